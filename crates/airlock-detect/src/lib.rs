@@ -18,6 +18,7 @@
 mod config;
 mod detector;
 pub mod detectors;
+pub mod invariants;
 pub mod normalize;
 mod redact;
 pub mod registry;

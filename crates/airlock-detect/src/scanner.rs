@@ -5,6 +5,7 @@ use regex::RegexSet;
 
 use crate::config::{COMMON_KEYS, ConfigError, ConfigProblem, RawCommonSettings, RawDetectConfig};
 use crate::detector::{Detector, Input, Rescan, ScanContext};
+use crate::invariants;
 use crate::registry::{self, Options};
 
 /// Default bound on decode-and-rescan nesting (`base64(url(hex(…)))` is three).
@@ -184,6 +185,14 @@ impl Scanner {
         for configured in &self.detectors {
             configured.detector.detect(&input, &mut findings);
         }
+        for finding in &mut findings {
+            if let Err(violation) = invariants::check_finding(text, finding) {
+                // A detector bug. Tests catch it; in production the finding is repaired, not
+                // dropped, so that a bug fails closed.
+                debug_assert!(false, "detector bug: {violation}");
+                invariants::repair(text, finding);
+            }
+        }
         findings.retain(|finding| self.keeps(finding, text));
         findings
             .sort_by(|a, b| (a.span, &a.detector, &a.rule).cmp(&(b.span, &b.detector, &b.rule)));
@@ -194,16 +203,7 @@ impl Scanner {
     /// Whether a finding survives thresholds and allowlists. Settings are looked up by the
     /// finding's own detector, so a secret found inside base64 obeys the `secrets` settings.
     fn keeps(&self, finding: &Finding, text: &str) -> bool {
-        let Some(matched) = text.get(finding.span.start..finding.span.end) else {
-            debug_assert!(
-                false,
-                "{} produced span {:?} outside text of {} bytes or off a char boundary",
-                finding.detector,
-                finding.span,
-                text.len()
-            );
-            return false;
-        };
+        let matched = &text[finding.span.start..finding.span.end];
         if finding.severity < self.min_severity || self.allow.allows(matched) {
             return false;
         }

@@ -328,13 +328,21 @@ impl PiiDetector {
     fn ipv6_addresses(&self, text: &str, hits: &mut Vec<Hit>, covered: &mut Vec<(usize, usize)>) {
         let bytes = text.as_bytes();
         let mut done = 0;
+        let is_addr = |b: &u8| b.is_ascii_hexdigit() || *b == b':';
         for colon in memchr::memchr_iter(b':', bytes) {
-            if colon < done {
+            // `Note: …`, `"key": 1`: most colons in text are followed by neither.
+            if colon < done || !bytes.get(colon + 1).is_some_and(is_addr) {
                 continue;
             }
             let Some((start, end)) = ipv6_candidate(bytes, colon) else {
-                // Skip the rest of a long run of address-like bytes: bounded work per byte.
-                done = colon + 1;
+                // Too long or inside a word: skip the whole run of address bytes, so each byte
+                // is walked a bounded number of times.
+                done = colon
+                    + 1
+                    + bytes[colon + 1..]
+                        .iter()
+                        .take_while(|b| is_addr(b) || **b == b'.')
+                        .count();
                 continue;
             };
             done = end.max(colon + 1);
@@ -375,11 +383,7 @@ impl PiiDetector {
         let bytes = text.as_bytes();
         let mut covered = covered.iter().peekable();
         let mut i = 0;
-        while let Some(offset) = bytes
-            .get(i..)
-            .and_then(|rest| rest.iter().position(u8::is_ascii_digit))
-        {
-            let digit = i + offset;
+        while let Some(digit) = next_digit(bytes, i) {
             while covered.next_if(|&&(_, end)| end <= digit).is_some() {}
             if let Some(&&(start, end)) = covered.peek() {
                 if start <= digit {
@@ -428,12 +432,16 @@ impl PiiDetector {
                 i = skip_token(bytes, digit);
                 continue;
             }
+            // Every rule needs seven digits, except IPv4 (`1.2.3.4`): most numbers in prose
+            // are dismissed here without building a `Number`.
+            let (end, digits, groups) = Number::measure(bytes, digit);
+            if digits < 7 && groups < 4 {
+                i = end;
+                continue;
+            }
             let number = Number::scan(bytes, start, digit, plus, open_paren);
             i = number.end();
-            // Every rule needs seven digits, except IPv4 (`1.2.3.4`).
-            if number.digit_count() >= 7 || number.count >= 4 {
-                self.classify(text, &number, hits);
-            }
+            self.classify(text, &number, hits);
         }
     }
 
@@ -525,6 +533,11 @@ impl PiiDetector {
         end: usize,
     ) -> Option<Hit> {
         if plain != Some(b'.') || lens.len() != 4 || lens.iter().any(|&len| len > 3) {
+            return None;
+        }
+        // `1.2.3.4`, `2.0.0.1`: section and version numbers. The few real addresses of this
+        // form (`8.8.8.8`, `1.1.1.1`) are public resolvers, not anyone's personal data.
+        if lens.iter().all(|&len| len == 1) {
             return None;
         }
         let mut octets = [0u8; 4];
@@ -633,13 +646,15 @@ impl PiiDetector {
         if digits[0] < 2 || !verhoeff_valid(digits) || digits.iter().all(|&d| d == digits[0]) {
             return None;
         }
-        let score = match self.cue(text, start) {
-            Cue::Aadhaar => 0.95,
+        // One in ten random twelve-digit groups passes Verhoeff: without the word, the grouping
+        // alone is a weaker signal.
+        let (severity, score) = match self.cue(text, start) {
+            Cue::Aadhaar => (Severity::High, 0.95),
             Cue::Identifier => return None,
-            _ if grouped => 0.6,
+            _ if grouped => (Severity::Medium, 0.6),
             _ => return None,
         };
-        Some(Hit::new(Rule::Aadhaar, start, end, Severity::High, score))
+        Some(Hit::new(Rule::Aadhaar, start, end, severity, score))
     }
 
     /// Phone numbers written without `+`: `00`-prefixed international, North American, and
@@ -1004,27 +1019,9 @@ impl Number {
             };
             number.count += 1;
             let sep_start = pos;
-            let mut q = pos;
-            let (mut opens, mut closes, mut dots) = (0, 0, 0);
-            while q < bytes.len() && q - sep_start < 3 {
-                match bytes[q] {
-                    b' ' | b'-' => {}
-                    b'.' => dots += 1,
-                    b'(' => opens += 1,
-                    b')' => closes += 1,
-                    _ => break,
-                }
-                q += 1;
-            }
-            let joins = q > sep_start
-                && bytes.get(q).is_some_and(u8::is_ascii_digit)
-                && (dots == 0 || q - sep_start - dots == opens + closes)
-                && dots <= 1
-                && opens <= 1
-                && closes <= 1;
-            if !joins {
+            let Some(q) = separator_at(bytes, pos) else {
                 break;
-            }
+            };
             if number.count == MAX_GROUPS {
                 number.overflow = true;
                 break;
@@ -1042,6 +1039,25 @@ impl Number {
         number
     }
 
+    /// Where the number starting at `first_digit` ends, how many digits and how many groups it
+    /// has (up to [`MAX_GROUPS`]), without recording anything: the cheap test before
+    /// [`Number::scan`]. Must join groups exactly as `scan` does.
+    fn measure(bytes: &[u8], first_digit: usize) -> (usize, usize, usize) {
+        let (mut pos, mut digits, mut groups) = (first_digit, 0, 0);
+        loop {
+            let group_start = pos;
+            while pos < bytes.len() && bytes[pos].is_ascii_digit() {
+                pos += 1;
+            }
+            digits += pos - group_start;
+            groups += 1;
+            match separator_at(bytes, pos) {
+                Some(next) if groups < MAX_GROUPS => pos = next,
+                _ => return (pos, digits, groups),
+            }
+        }
+    }
+
     fn groups(&self) -> &[Range] {
         &self.group_buf[..self.count]
     }
@@ -1055,13 +1071,58 @@ impl Number {
         self.groups().last().map_or(self.start, |group| group.end)
     }
 
-    fn digit_count(&self) -> usize {
-        self.groups().iter().map(Range::len).sum()
-    }
-
     fn has_extension(&self) -> bool {
         self.extension_end.is_some()
     }
+}
+
+/// If a separator that joins two digit groups starts at `pos` (`-`, `.`, space, brackets, at
+/// most three bytes, a digit right after), the position of that digit.
+fn separator_at(bytes: &[u8], pos: usize) -> Option<usize> {
+    let (mut q, mut opens, mut closes, mut dots) = (pos, 0, 0, 0);
+    while q < bytes.len() && q - pos < 3 {
+        match bytes[q] {
+            b' ' | b'-' => {}
+            b'.' => dots += 1,
+            b'(' => opens += 1,
+            b')' => closes += 1,
+            _ => break,
+        }
+        q += 1;
+    }
+    // A dot joins alone or beside brackets (`1.2`, `(03).6018`), never with spaces (`3. 4`).
+    let joins = q > pos
+        && bytes.get(q).is_some_and(u8::is_ascii_digit)
+        && (dots == 0 || q - pos - dots == opens + closes)
+        && dots <= 1
+        && opens <= 1
+        && closes <= 1;
+    joins.then_some(q)
+}
+
+/// The position of the first ASCII digit at or after `from`. Looks at eight bytes at a time:
+/// most text has few digits, and this loop runs over every byte scanned.
+fn next_digit(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let rest = bytes.get(from..)?;
+    let mut chunks = rest.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        // Bytes `0`..=`9` become 0..=9 after xor with `0`; a byte below 10 makes
+        // `x - 10` borrow into its high bit while `!x` keeps it (bytes >= 0x80 never do).
+        let x = u64::from_le_bytes(word) ^ (ONES * u64::from(b'0'));
+        if x.wrapping_sub(ONES * 10) & !x & HIGHS != 0 {
+            break;
+        }
+        offset += 8;
+    }
+    rest[offset..]
+        .iter()
+        .position(u8::is_ascii_digit)
+        .map(|p| from + offset + p)
 }
 
 /// The one separator byte used between all these groups (ignoring brackets), or `None` for a
@@ -2006,6 +2067,7 @@ mod tests {
         assert_clean("build 3.12.44.12 released on schedule");
         assert_clean("OID 1.3.6.1.4.1.311.21.8");
         assert_clean("see section 4.2.1.3 of the spec");
+        assert_clean("as in 1.2.3.4 above; resolver 8.8.8.8");
         assert_clean("libfoo 1.02.03.04 and 0.1.2.3");
         assert_clean("listen on 127.0.0.1 and 0.0.0.0 mask 255.255.255.0 or 255.255.255.255");
         assert_clean("ipv6 loopback ::1 and ::");
@@ -2060,6 +2122,37 @@ mod tests {
             problems[0].message.contains("unknown field"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn survives_pathological_runs_of_digits_and_separators() {
+        let mut cases: Vec<String> = [
+            "1 ", "1-", "1.", "1:", "a:", "::", "@a", "a@", "+1", "(1", "1)", "12-34 ", "DE89 ",
+            "x@1.",
+        ]
+        .iter()
+        .map(|unit| unit.repeat(20_000))
+        .collect();
+        // Pseudo-random mixes of the bytes the number parser cares about.
+        let alphabet = b"0123456789 -.()+:@abcDEFx\n";
+        let mut state = 0x2545_f491_u32;
+        let mixed: String = (0..200_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                alphabet[state as usize % alphabet.len()] as char
+            })
+            .collect();
+        cases.push(mixed);
+        cases.push("é1-2-3-4-5 ١٢٣ ４１１１ 👍+44 20 7946 0958👍".repeat(500));
+        for text in &cases {
+            // The scanner checks every finding's span in debug builds.
+            let findings = scan(text);
+            for finding in &findings {
+                assert!(text.get(finding.span.start..finding.span.end).is_some());
+            }
+        }
     }
 
     #[test]
@@ -2218,9 +2311,15 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "tuning aid: prints train-split quality; run with PII_VERBOSE=1 for misses"]
-    fn measure_train_split() {
+    #[ignore = "tuning aid: train-split quality; PII_VERBOSE=1 prints every miss"]
+    fn meets_pii_targets_on_train_split() {
         let q = measure("train");
-        assert!(q.f1() > 0.0);
+        assert!(q.f1() >= 0.95, "record-level F1 {:.4} below 0.95", q.f1());
+        assert!(
+            q.span_agreement() >= 0.95,
+            "span agreement {:.4}",
+            q.span_agreement()
+        );
+        assert!(q.benign_fpr() <= 0.01, "benign FPR {:.4}", q.benign_fpr());
     }
 }

@@ -8,10 +8,18 @@
 //! versions, dates, ISBNs, UUIDs, tracking and part numbers) therefore do not fire.
 //!
 //! One pass per trigger byte, no regex: `memchr` finds `@` (e-mail) and `:` (IPv6); a byte
-//! loop finds digit runs and joins them into separated numbers ([`Number`]) that are
-//! classified once. A short keyword window before a number (`phone`, `SSN`, `order`,
-//! `version`, `ISBN`, …) enables the weak forms (a bare nine-digit SSN) and withdraws matches
-//! that sit after an identifier label.
+//! loop (eight bytes at a time) finds digit runs and joins them into separated numbers
+//! (`Number`) that are classified once, so overlapping shapes (a phone or a card?) are
+//! decided by the checks, not by which regex alternative came first. A short keyword window
+//! before a number (`phone`, `SSN`, `order`, `version`, `ISBN`, …) enables the weak forms (a
+//! bare nine-digit SSN) and withdraws matches that sit after an identifier label.
+//!
+//! Decisions: a dashed SSN is reported without the keyword (score 0.7), undashed forms only
+//! with it; IP addresses are `low` when public and `info` when private, link-local,
+//! documentation, multicast or reserved (`report_private_ips = false` drops those); loopback,
+//! unspecified and netmasks are never reported, nor `a.b.c.d` with single digits (section
+//! numbers; the public resolvers `8.8.8.8`, `1.1.1.1` are no one's personal data). The extra
+//! national id is Indian Aadhaar (`in_aadhaar`, Verhoeff check).
 //!
 //! Phones are validated here rather than with the `phonenumber` crate: that crate added about
 //! 40 s to a clean two-core build (nom, quick-xml, postcard, strum, a second regex-syntax),
@@ -1149,9 +1157,9 @@ fn plain_separator(bytes: &[u8], seps: &[Sep]) -> Option<u8> {
     found
 }
 
-/// Which group (index into `seps`' groups) is in brackets: `Ok`-like `Some(None)` for none,
-/// `Some(Some(k))` for exactly one well-formed pair, `None` when brackets are unbalanced or
-/// repeated.
+/// Which group is in brackets, counting from the first group these separators join:
+/// `Some(None)` when none is, `Some(Some(k))` for one well-formed pair, and `None` when the
+/// brackets are unbalanced or repeated (no rule accepts those).
 fn paren_layout(bytes: &[u8], seps: &[Sep], open_first: bool) -> Option<Option<usize>> {
     let mut open_at = open_first.then_some(0);
     let mut closed = None;

@@ -12,8 +12,9 @@ use airlock_core::{Severity, Span};
 
 use super::Candidate;
 use super::value::{
-    Classes, decode_base64, entropy, is_code_identifier, is_constant_name, is_digits, is_hex,
-    is_placeholder, is_reference, is_unquoted_code, is_uuid, is_weak_default, looks_like_words,
+    Classes, contains_uuid, decode_base64, entropy, is_code_identifier, is_constant_name,
+    is_digits, is_hex, is_path, is_placeholder, is_reference, is_unquoted_code, is_uuid,
+    is_weak_default, looks_like_words,
 };
 
 /// The settings the generic rule runs with.
@@ -58,6 +59,8 @@ const NOISE_WORDS: &[&str] = &[
     "literal",
     "override",
     "here",
+    "base",
+    "data",
 ];
 
 /// Words that, anywhere in the key, make it something other than a credential.
@@ -144,7 +147,14 @@ const NEGATIVE_WORDS: &[&str] = &[
     "index",
     "column",
     "table",
+    // Fixtures.
+    "test",
+    "testing",
+    "fixture",
     // Tokens that are identifiers, not credentials: idempotency, paging, tracing.
+    "starting",
+    "start",
+    "marker",
     "request",
     "lifecycle",
     "correlation",
@@ -212,6 +222,38 @@ const PASSWORD_WORDS: &[&str] = &[
     "pw",
 ];
 
+/// Words that make a UUID under a `…token` key an identifier (an idempotency or request
+/// token, a resource id) rather than a credential.
+const UUID_ID_WORDS: &[&str] = &[
+    "client",
+    "idempotency",
+    "action",
+    "session",
+    "job",
+    "task",
+    "execution",
+    "operation",
+    "transaction",
+    "upload",
+    "instance",
+    "state",
+    "nonce",
+    "id",
+    "resource",
+    "workspace",
+    "tenant",
+    "project",
+    "org",
+    "organization",
+    "user",
+    "device",
+    "event",
+    "message",
+    "order",
+    "invite",
+    "invitation",
+];
+
 /// Why an identifier is a key worth reading: its class and whether it names AWS's secret.
 fn classify(words: &[String]) -> Option<(KeyClass, bool)> {
     let meaningful: Vec<&str> = words
@@ -229,6 +271,10 @@ fn classify(words: &[String]) -> Option<(KeyClass, bool)> {
         return None;
     }
     let previous = rest.last().copied().unwrap_or("");
+    // `ClientToken` is an idempotency token in most APIs; a credential would say so.
+    if previous == "client" && last == "token" {
+        return None;
+    }
     let aws = words.contains(&"aws")
         || (words.contains(&"secret") && words.contains(&"access") && last == "key")
         || last == "secretaccesskey";
@@ -368,7 +414,19 @@ fn read_assignment(
     let flag = ident.starts_with('-');
 
     let before = start.checked_sub(1).map(|i| bytes[i]);
+    // `AWS::IAM::AccessKey`, `arn:…:secret:name`, `crate::auth`: a path component.
+    if before == Some(b':') {
+        return None;
+    }
     let quoted_key = before.is_some_and(is_quote);
+    // `f("KEY", "value")` passes a key and its value; `{"a", "token", "b"}` is a list.
+    let call_argument = quoted_key && {
+        let mut k = start - 1;
+        while k > 0 && bytes[k - 1] == b' ' {
+            k -= 1;
+        }
+        k > 0 && bytes[k - 1] == b'('
+    };
     let xml = before == Some(b'<') || (quoted_key && start >= 2 && bytes[start - 2] == b'<');
 
     let mut i = end;
@@ -397,6 +455,8 @@ fn read_assignment(
     ]
     .into_iter()
     .find(|op| rest.starts_with(op));
+    // `the password is …`: disclosure in prose, for password and token names only.
+    let mut prose = false;
     match operator {
         Some(op) => {
             if rest.starts_with(b"==") || rest.starts_with(b"::") && op != b"::=" && op != b":::=" {
@@ -407,18 +467,56 @@ fn read_assignment(
                 i = skip_type_annotation(bytes, i);
             }
         }
-        None if rest.first() == Some(&b',') && quoted_key => i += 1,
+        None if rest.first() == Some(&b',') && call_argument => {
+            i += 1;
+            let j = skip_blanks(bytes, i);
+            if !bytes.get(j).is_some_and(|b| is_quote(*b)) {
+                return None;
+            }
+        }
         None if rest.first() == Some(&b'>') && xml => i += 1,
         None if flag && spaces_before > 0 => {}
+        None if spaces_before > 0 && netrc_line(bytes, start) => {}
+        None if spaces_before > 0 => {
+            let verb = ["is ", "was ", "is: "].into_iter().find(|verb| {
+                rest.len() >= verb.len() && rest[..verb.len()].eq_ignore_ascii_case(verb.as_bytes())
+            })?;
+            prose = true;
+            i += verb.len();
+        }
         None => return None,
     }
     i = skip_blanks(bytes, i);
     // Only now, with an assignment in hand, is the key worth splitting into words: most
     // hits are the words `key`, `token`, `password` in prose.
-    let (class, aws) = classify(&split_words(ident))?;
+    let words = split_words(ident);
+    let (class, aws) = classify(&words)?;
+    if prose && !matches!(class, KeyClass::Password | KeyClass::Strong) {
+        return None;
+    }
+    // `Next page token: …`: the words before the key on the line qualify it too.
+    let qualifiers = preceding_words(bytes, start);
+    if qualifiers
+        .iter()
+        .any(|w| NEGATIVE_WORDS.contains(&w.as_str()))
+    {
+        return None;
+    }
 
     let (value, quoted) = read_value(text, i, read_to)?;
-    let (rule, what, value, quoted) = match scheme_split(text, value, quoted) {
+    let scheme = scheme_split(text, value, quoted);
+    // `Authorization: AWS4-HMAC-SHA256 Credential=…`: an unknown scheme, not a secret.
+    if class == KeyClass::Auth
+        && scheme.is_none()
+        && !quoted
+        && bytes.get(value.end) == Some(&b' ')
+        && bytes
+            .get(value.end + 1)
+            .is_some_and(|b| !b.is_ascii_whitespace())
+    {
+        return None;
+    }
+    let (rule, what, value, quoted) = match scheme {
         Some((scheme, credential)) => {
             if scheme.eq_ignore_ascii_case("basic") {
                 return basic_auth(text, credential, settings);
@@ -432,6 +530,14 @@ fn read_assignment(
         None => ("generic_secret", "Secret assigned to", value, quoted),
     };
     let literal = text.get(value.start..value.end)?;
+    if is_uuid(literal)
+        && words
+            .iter()
+            .chain(&qualifiers)
+            .any(|w| UUID_ID_WORDS.contains(&w.as_str()))
+    {
+        return None;
+    }
     let class = if rule == "bearer_token" {
         KeyClass::Strong
     } else {
@@ -468,6 +574,38 @@ fn read_assignment(
         " a credential key"
     };
     Some(Candidate::generic(rule, what, note, value, severity, score))
+}
+
+/// Up to two lower-cased words directly before the key on its line, each separated by one
+/// space: `Next page token` gives `page`, `next`.
+fn preceding_words(bytes: &[u8], start: usize) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut end = start;
+    while words.len() < 2
+        && end >= 2
+        && bytes[end - 1] == b' '
+        && bytes[end - 2].is_ascii_alphabetic()
+    {
+        let mut begin = end - 1;
+        while begin > 0 && bytes[begin - 1].is_ascii_alphabetic() && end - begin < 32 {
+            begin -= 1;
+        }
+        words.push(String::from_utf8_lossy(&bytes[begin..end - 1]).to_ascii_lowercase());
+        end = begin;
+    }
+    words
+}
+
+/// A `.netrc` line: `machine host login user password secret`, keys and values by spaces.
+fn netrc_line(bytes: &[u8], ident_start: usize) -> bool {
+    let line_start = bytes[..ident_start]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = &bytes[line_start..ident_start];
+    line.len() < 512
+        && (memchr::memmem::find(line, b"login ").is_some()
+            || memchr::memmem::find(line, b"machine ").is_some())
 }
 
 fn skip_blanks(bytes: &[u8], mut i: usize) -> usize {
@@ -647,7 +785,7 @@ fn judge(value: &str, class: KeyClass, quoted: bool, settings: &GenericSettings)
     {
         return None;
     }
-    if is_code_identifier(value) || (!quoted && is_unquoted_code(value)) {
+    if is_code_identifier(value) || (!quoted && is_unquoted_code(value)) || is_path(value) {
         return None;
     }
     let classes = Classes::of(value);
@@ -689,11 +827,12 @@ fn judge(value: &str, class: KeyClass, quoted: bool, settings: &GenericSettings)
             Some(if h >= 3.5 && len >= 16 { 0.8 } else { 0.7 })
         }
         KeyClass::Weak => {
-            if len < 16 || is_uuid(value) || is_digits(value) || looks_like_words(value) {
+            if len < 16 || contains_uuid(value) || is_digits(value) || looks_like_words(value) {
                 return None;
             }
+            // A bare `key` holding hex is as often a cache key or a digest as a credential.
             if is_hex(value) {
-                return (len >= 32 && h >= 3.2).then_some(0.6);
+                return None;
             }
             (h >= settings.min_entropy.max(3.5) && classes.kinds() >= 2).then_some(0.6)
         }

@@ -329,6 +329,7 @@ impl SecretsDetector {
         }
         self.run_rules(text, windows, &mut out);
         structured::discord_bot_tokens(text, &mut out);
+        structured::facebook_app_tokens(text, &mut out);
         pair_aws_keys(text, &mut out);
         out
     }
@@ -415,6 +416,13 @@ impl SecretsDetector {
             Check::Lenient => (!value::has_placeholder_fragment(body, &self.stop_words)
                 && entropy(body) >= min_body_entropy(body.len()))
             .then(|| found("", rule.severity, rule.score)),
+            Check::Base64Pem => {
+                // The armour line is in the first ~45 decoded bytes: 60 characters of base64.
+                let head = secret.get(..secret.len().min(60))?;
+                let decoded = value::decode_base64(&head[..head.len() - head.len() % 4])?;
+                memchr::memmem::find(&decoded, b"PRIVATE KEY")
+                    .map(|_| found("", rule.severity, rule.score))
+            }
             Check::AzureSas => {
                 let from = floor_boundary(text, span.start.saturating_sub(512));
                 let query = text.get(from..span.start)?;
@@ -952,6 +960,15 @@ mod tests {
     }
 
     #[test]
+    fn flags_facebook_app_token_but_not_table_cells() {
+        let token = "1477036645700765|wRPf2v3mt2JfMqCLK8n7oltrEmc";
+        assert_finds(&format!("fb = '{token}'"), "facebook_app_token", token);
+        assert_clean(
+            "| 1477036645700765 | wRPf2v3mt2JfMqCLK8n7oltrEmc |\n| id | 123456789012345|name |",
+        );
+    }
+
+    #[test]
     fn flags_discord_webhook() {
         let hook = "https://discord.com/api/webhooks/1120483957261048392/BEQMx5VYDVobbZpoJ-OfgYGlBPGwWLTSnLw0n3EWtBKEFE_h_rjq5tqnOO9JT1EOg5Ey";
         assert_finds(hook, "discord_webhook_url", hook);
@@ -1037,6 +1054,43 @@ mod tests {
             PEM_BODY.replace('\n', "\\n")
         );
         assert_eq!(only_finding(&escaped).rule, "private_key");
+    }
+
+    #[test]
+    fn flags_base64_encoded_private_key_but_not_certificate() {
+        let pem =
+            format!("-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----\n");
+        let encoded = base64_standard(pem.as_bytes());
+        assert_finds(
+            &format!("    client-key-data: {encoded}\n"),
+            "private_key",
+            &encoded,
+        );
+        let cert = base64_standard(
+            format!("-----BEGIN CERTIFICATE-----\n{PEM_BODY}\n-----END CERTIFICATE-----\n")
+                .as_bytes(),
+        );
+        assert_clean(&format!("    client-certificate-data: {cert}\n"));
+    }
+
+    fn base64_standard(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
     }
 
     #[test]
@@ -1147,6 +1201,36 @@ mod tests {
             "generic_secret",
             "iGUmoM9ZbrIWG31irGIu3wtpCHZbvVBy",
         );
+    }
+
+    #[test]
+    fn flags_passwords_in_prose_xml_and_netrc() {
+        assert_finds(
+            "For staging the password is Xk29!vLq8Tz, rotate it.",
+            "password",
+            "Xk29!vLq8Tz",
+        );
+        assert_finds(
+            "<password>Xk29!vLq8Tz</password>",
+            "password",
+            "Xk29!vLq8Tz",
+        );
+        assert_finds(
+            "machine api.example.net login deploy password Xk29vLq8Tz4W\n",
+            "password",
+            "Xk29vLq8Tz4W",
+        );
+        assert_finds(
+            "secret_key_base: iGUmoM9ZbrIWG31irGIu3wtpCHZbvVBy",
+            "generic_secret",
+            "iGUmoM9ZbrIWG31irGIu3wtpCHZbvVBy",
+        );
+    }
+
+    #[test]
+    fn prose_about_passwords_is_not_a_password() {
+        assert_clean("The password is required. Your token is invalid and the key is missing.");
+        assert_clean("The key is 5d41402abc4b2a76b9719d911017c592 in the cache table.");
     }
 
     #[test]

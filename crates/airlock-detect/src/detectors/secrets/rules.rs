@@ -24,6 +24,9 @@ pub(super) enum Check {
     /// No placeholder fragment and some entropy, but runs allowed: for formats that carry
     /// binary (macaroons) or fixed padding (`AAAA…`).
     Lenient,
+    /// Base64 of a PEM block (kubeconfig `client-key-data`, Kubernetes secrets): the decoded
+    /// armour must name a private key.
+    Base64Pem,
 }
 
 /// One credential format.
@@ -116,6 +119,14 @@ pub(super) const RULES: &[RuleDef] = &[
         r"AIza[0-9A-Za-z_-]{35}",
         39,
     ),
+    RuleDef::new(
+        "google_oauth_refresh_token",
+        "Google OAuth refresh token",
+        &["1//0"],
+        r"1//0[A-Za-z0-9_-]{40,300}",
+        304,
+    )
+    .check(MixedCase),
     RuleDef::new(
         "gcp_oauth_client_secret",
         "Google OAuth client secret",
@@ -339,6 +350,14 @@ pub(super) const RULES: &[RuleDef] = &[
         r"NRAK-[A-Za-z0-9]{27}",
         32,
     ),
+    RuleDef::new(
+        "new_relic_license_key",
+        "New Relic license key",
+        &["NRAL"],
+        r"[a-f0-9]{36}NRAL",
+        4,
+    )
+    .back(36),
     RuleDef::new(
         "new_relic_browser_api_token",
         "New Relic browser API token",
@@ -935,6 +954,23 @@ pub(super) const RULES: &[RuleDef] = &[
     )
     .check(MixedCase),
     RuleDef::new(
+        "sk_api_key",
+        "API key in the `sk-` format (OpenAI-compatible providers)",
+        &["sk-"],
+        r"sk-(?:[a-f0-9]{32}|[A-Za-z0-9]{40,64})",
+        67,
+    )
+    .score(0.8)
+    .check(LettersAndDigits),
+    RuleDef::new(
+        "pinecone_api_key",
+        "Pinecone API key",
+        &["pcsk_"],
+        r"pcsk_[A-Za-z0-9_]{50,100}",
+        105,
+    )
+    .check(MixedCase),
+    RuleDef::new(
         "perplexity_api_key",
         "Perplexity API key",
         &["pplx-"],
@@ -1002,6 +1038,13 @@ pub(super) const RULES: &[RuleDef] = &[
         82,
     ),
     RuleDef::new(
+        "figma_pat",
+        "Figma personal access token",
+        &["figd_"],
+        r"figd_[A-Za-z0-9_-]{40,45}",
+        50,
+    ),
+    RuleDef::new(
         "typeform_token",
         "Typeform personal access token",
         &["tfp_"],
@@ -1039,6 +1082,16 @@ pub(super) const RULES: &[RuleDef] = &[
     )
     .severity(Critical)
     .check(LettersAndDigits),
+    RuleDef::new(
+        "private_key",
+        "Private key (base64-encoded PEM)",
+        &["LS0tLS1CRUdJTi"],
+        r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]{100,16000}",
+        16020,
+    )
+    .severity(Critical)
+    .score(0.95)
+    .check(Base64Pem),
     RuleDef::new(
         "age_secret_key",
         "age encryption secret key",

@@ -519,6 +519,48 @@ pub(super) fn discord_bot_tokens(text: &str, out: &mut Vec<Candidate>) {
     }
 }
 
+/// Facebook app access tokens, `app id|app secret`: fifteen or sixteen digits, a pipe, and
+/// 27 characters of mixed case. Found by their pipe, so markdown tables cost one check each.
+pub(super) fn facebook_app_tokens(text: &str, out: &mut Vec<Candidate>) {
+    let bytes = text.as_bytes();
+    for pipe in memchr::memchr_iter(b'|', bytes) {
+        if pipe < 15 || !bytes[pipe - 1].is_ascii_digit() {
+            continue;
+        }
+        let mut start = pipe;
+        while start > 0 && pipe - start < 17 && bytes[start - 1].is_ascii_digit() {
+            start -= 1;
+        }
+        if !(15..=16).contains(&(pipe - start))
+            || start > 0 && bytes[start - 1].is_ascii_alphanumeric()
+        {
+            continue;
+        }
+        let end = pipe + 28;
+        let Some(secret) = text.get(pipe + 1..end) else {
+            continue;
+        };
+        let bounded = bytes.get(end).is_none_or(|b| !is_b64url(*b));
+        let classes = Classes::of(secret);
+        if !bounded
+            || !secret.bytes().all(is_b64url)
+            || classes.lower == 0
+            || classes.upper == 0
+            || is_placeholder(secret, &[])
+        {
+            continue;
+        }
+        out.push(Candidate::provider(
+            "facebook_app_token",
+            "Facebook app access token (app id|app secret)",
+            "",
+            Span::new(start, end),
+            Severity::High,
+            0.85,
+        ));
+    }
+}
+
 /// The `private_key` of a GCP service-account key file: a JSON object with
 /// `"type": "service_account"`, `client_email` and a PEM `private_key`.
 pub(super) fn gcp_service_account(text: &str, at: usize) -> Option<(Candidate, usize)> {

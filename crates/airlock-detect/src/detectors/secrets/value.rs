@@ -111,6 +111,8 @@ const PLACEHOLDER_FRAGMENTS: &[&str] = &[
     "qwerty",
     "asdf",
     "abc123",
+    "a1b2c3",
+    "xmpl",
     "deadbeef",
     "cafebabe",
 ];
@@ -174,6 +176,15 @@ pub(super) fn is_placeholder(value: &str, extra_stop_words: &[String]) -> bool {
         return true;
     }
     let lower = value.to_ascii_lowercase();
+    // `P@ssw0rd`, `s3cr3t`: the classic examples, spelled with digits and symbols.
+    if deleet(&lower).map(|plain| {
+        ["passw", "secret", "changeme", "letmein", "admin"]
+            .iter()
+            .any(|word| plain.contains(word))
+    }) == Some(true)
+    {
+        return true;
+    }
     // `test1234`, `my_test_key`; a long random value after `test_` is a test-mode key.
     if value.len() < 20
         && (lower.starts_with("test") || lower.ends_with("test") || lower.contains("_test"))
@@ -194,6 +205,29 @@ pub(super) fn has_placeholder_fragment(value: &str, extra_stop_words: &[String])
         || extra_stop_words
             .iter()
             .any(|word| !word.is_empty() && lower.contains(&word.to_ascii_lowercase()))
+}
+
+/// The value with look-alike digits and symbols read as letters (`p4ssw0rd` → `password`),
+/// or `None` when it has none.
+fn deleet(lower: &str) -> Option<String> {
+    let mut changed = false;
+    let plain = lower
+        .chars()
+        .map(|c| {
+            let letter = match c {
+                '4' | '@' => 'a',
+                '3' => 'e',
+                '1' | '!' => 'i',
+                '0' => 'o',
+                '5' | '$' => 's',
+                '7' => 't',
+                _ => return c,
+            };
+            changed = true;
+            letter
+        })
+        .collect();
+    changed.then_some(plain)
 }
 
 /// Whether the value, stripped of trailing digits and punctuation, is a well-known default.
@@ -317,7 +351,12 @@ pub(super) fn is_unquoted_code(value: &str) -> bool {
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
     let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-    identifier && (digits == 0 || (bytes.contains(&b'_') && digits <= 3))
+    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    identifier
+        && (digits == 0
+            || (bytes.contains(&b'_') && digits <= 3)
+            // `PKCS12PrivateKeyTypes`: a type name, one hump per word.
+            || (digits <= 2 && humps(value) >= 1 && humps(value) * 4 <= letters))
 }
 
 /// One segment of a dotted path that names something: a short name (`os`, `cfg`), words
@@ -422,22 +461,61 @@ pub(super) fn looks_like_words(value: &str) -> bool {
     if digit_breaks > 1 {
         return false;
     }
-    // Random mixed case splits into many short humps (`suSrbFtydiGdS`); identifiers into
-    // a few words.
-    let short = runs.iter().filter(|run| run.len() <= 2).count();
+    // Random mixed case has a hump every few letters (`suSrbFtydiGdS`); identifiers have
+    // one per word (`usedRepositoryInPkgJson`).
     let letters: usize = runs.iter().map(String::len).sum();
-    if runs.is_empty() || short * 3 > runs.len() || letters < 3 * runs.len() {
+    if runs.is_empty() || humps(value) * 4 > letters || letters < 3 * runs.len() {
         return false;
     }
     // Runs of up to three letters pass: abbreviations (`pkg`, `xml`, `cfg`) have no vowels.
     let mut long_run = false;
     for run in runs.iter().filter(|run| run.len() >= 4) {
-        if !word_like(run) {
+        if !word_like(run) && !ABBREVIATIONS.contains(&run.as_str()) {
             return false;
         }
         long_run = true;
     }
     long_run
+}
+
+/// Vowel-less words of four letters or more that identifiers are made of.
+const ABBREVIATIONS: &[&str] = &[
+    "http", "https", "html", "xhtml", "smtp", "sftp", "ntlm", "pkcs", "hmac", "scss", "mqtt",
+    "grpc", "xmlns", "cstr", "ctrl", "html5", "nfts", "pgsql", "mysql", "sqls",
+];
+
+/// Lower-case letters directly followed by an upper-case one (`aB`): camel-case humps.
+pub(super) fn humps(value: &str) -> usize {
+    value
+        .as_bytes()
+        .windows(2)
+        .filter(|pair| pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase())
+        .count()
+}
+
+/// Whether a value is a file path or object key (`/etc/app.conf`, `my-app/build.war`,
+/// `logs/2024/`), not a credential.
+pub(super) fn is_path(value: &str) -> bool {
+    if ["/", "./", "../", "~/"]
+        .iter()
+        .any(|p| value.starts_with(p))
+    {
+        return true;
+    }
+    let Some(slash) = value.rfind('/') else {
+        return false;
+    };
+    let last = &value[slash + 1..];
+    let extension = last.rfind('.').is_some_and(|dot| {
+        let ext = &last[dot + 1..];
+        (2..=5).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_lowercase())
+    });
+    extension || (last.is_empty() && !value.contains('='))
+}
+
+/// Whether a UUID appears anywhere in the value (`cf-2e351785-e821-450c-9d58-625e1e1ebfb6`).
+pub(super) fn contains_uuid(value: &str) -> bool {
+    value.len() >= 36 && (0..=value.len() - 36).any(|i| value.get(i..i + 36).is_some_and(is_uuid))
 }
 
 /// `8-4-4-4-12` hexadecimal.
@@ -536,12 +614,14 @@ mod tests {
             "123456789",
             "abcdefgh",
             "my-dummy-value",
+            "P4ssw0rd!",
+            "s3cr3t-value",
         ] {
             assert!(is_placeholder(value, &[]), "{value}");
         }
         for value in [
             "xkg98tnp12xdcc6esqj8z-iqk9mt4yw6",
-            "P4ssw0rd!",
+            "Xk29!vLq8Tz",
             "wJalrXUtnFEMI/K7MDENG",
         ] {
             assert!(!is_placeholder(value, &[]), "{value}");

@@ -222,6 +222,35 @@ const PASSWORD_WORDS: &[&str] = &[
     "pw",
 ];
 
+/// Providers whose credentials have no prefix of their own, recognised by the word in the
+/// key (`DD_API_KEY`, `okta_token`, `TWILIO_AUTH_TOKEN`): (key word, rule id, description).
+const KEYED_PROVIDERS: &[(&str, &str, &str)] = &[
+    (
+        "datadog",
+        "datadog_api_key",
+        "Datadog API or application key",
+    ),
+    ("dd", "datadog_api_key", "Datadog API or application key"),
+    ("okta", "okta_api_token", "Okta API token"),
+    ("twilio", "twilio_auth_token", "Twilio auth token"),
+    ("heroku", "heroku_api_key", "Heroku API key"),
+    ("algolia", "algolia_api_key", "Algolia API key"),
+    ("cloudflare", "cloudflare_api_token", "Cloudflare API token"),
+    ("snyk", "snyk_token", "Snyk token"),
+    ("vercel", "vercel_token", "Vercel token"),
+    ("netlify", "netlify_token", "Netlify access token"),
+    ("circleci", "circleci_token", "CircleCI token"),
+    ("codecov", "codecov_token", "Codecov upload token"),
+    ("pagerduty", "pagerduty_api_key", "PagerDuty API key"),
+    ("cohere", "cohere_api_key", "Cohere API key"),
+    ("mistral", "mistral_api_key", "Mistral API key"),
+    ("azure", "azure_secret", "Azure secret"),
+    ("slack", "slack_secret", "Slack signing secret or token"),
+    ("firebase", "firebase_secret", "Firebase secret"),
+    ("mapbox", "mapbox_token", "Mapbox token"),
+    ("dropbox", "dropbox_token", "Dropbox token"),
+];
+
 /// Words that make a UUID under a `…token` key an identifier (an idempotency or request
 /// token, a resource id) rather than a credential.
 const UUID_ID_WORDS: &[&str] = &[
@@ -573,6 +602,23 @@ fn read_assignment(
     } else {
         " a credential key"
     };
+    // Formats with no prefix of their own (Datadog, Okta, Twilio auth tokens…) are named by
+    // the provider their key names.
+    if rule == "generic_secret" {
+        if let Some(&(_, id, provider_what)) = KEYED_PROVIDERS
+            .iter()
+            .find(|(word, _, _)| words.iter().any(|w| w == word))
+        {
+            return Some(Candidate::generic(
+                id,
+                provider_what,
+                "",
+                value,
+                severity,
+                score,
+            ));
+        }
+    }
     Some(Candidate::generic(rule, what, note, value, severity, score))
 }
 

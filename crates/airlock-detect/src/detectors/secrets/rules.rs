@@ -1214,7 +1214,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_rule_compiles_and_matches_only_with_its_keyword() {
+    fn every_rule_compiles_and_its_window_holds_its_keyword() {
         for rule in RULES {
             let regex =
                 regex::Regex::new(rule.pattern).unwrap_or_else(|err| panic!("{}: {err}", rule.id));

@@ -422,6 +422,9 @@ pub(super) fn curl_user(
             while i < end && matches!(bytes[i], b' ' | b'=' | b'\t') {
                 i += 1;
             }
+            if i >= end {
+                continue;
+            }
             let (arg_start, arg_end) = match bytes.get(i) {
                 Some(&quote @ (b'"' | b'\'')) => {
                     let close = bytes[i + 1..end]

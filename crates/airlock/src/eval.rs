@@ -56,8 +56,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     show_errors: usize,
 
-    /// Context for records without their own "context" field.
-    #[arg(long, value_enum, value_name = "KIND", default_value_t = ContextArg::Prompt)]
+    /// Context for records without their own "context" field. The default reads every record
+    /// as an untrusted tool result, the strictest reading (as `scan` reads files); use
+    /// `prompt` to judge records as a user's own prompts.
+    #[arg(long, value_enum, value_name = "KIND", default_value_t = ContextArg::ToolResult)]
     context: ContextArg,
 
     #[command(flatten)]
@@ -196,6 +198,8 @@ struct Summary {
     by_source: BTreeMap<String, Metrics>,
     /// Microseconds per record.
     latency_us: Latency,
+    /// `release` or `debug`: debug-build timings say little about real latency.
+    build: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Misclassified>,
 }
@@ -291,6 +295,11 @@ pub fn run(args: EvalArgs) -> Result<Status> {
             .map(|(source, counts)| (source, counts.metrics()))
             .collect(),
         latency_us: latency(&mut latencies),
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
         errors: (args.show_errors > 0).then_some(Misclassified {
             false_negatives,
             false_positives,
@@ -376,6 +385,12 @@ fn write_text(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
         "scan latency per record: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs, mean {:.1} µs",
         latency.p50, latency.p99, latency.max, latency.mean
     )?;
+    if summary.build == "debug" {
+        writeln!(
+            out,
+            "(debug build: use a release build for representative timings)"
+        )?;
+    }
     if let Some(errors) = &summary.errors {
         for (title, misses) in [
             ("false negatives", &errors.false_negatives),

@@ -58,8 +58,9 @@ struct Summary {
     failed: bool,
 }
 
-/// Writes the report as one pretty-printed JSON document. Files without findings are listed in
-/// the summary count only, so the document stays small on large trees.
+/// Writes the report as one pretty-printed JSON document. Files without findings are counted in
+/// the summary but not listed (unless they held invalid UTF-8), so the document stays small on
+/// large trees.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let files: Vec<FileJson<'_>> = report
         .files

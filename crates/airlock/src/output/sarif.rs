@@ -142,6 +142,17 @@ fn build(report: &Report, cwd: Option<&Path>) -> Value {
             "message": { "text": format!("skipped {} file `{}`", skipped.reason, skipped.name) },
         }));
     }
+    for file in &report.files {
+        if let Some(invalid) = file.invalid_utf8 {
+            notifications.push(json!({
+                "level": "note",
+                "message": { "text": format!(
+                    "`{}`: invalid UTF-8 from byte {}; {} bytes scanned as U+001A, offsets unchanged",
+                    file.name, invalid.first_offset, invalid.replaced_bytes
+                ) },
+            }));
+        }
+    }
     for error in &report.errors {
         notifications.push(json!({
             "level": "error",

@@ -82,6 +82,7 @@ fn project() -> tempfile::TempDir {
     );
     write_file(dir.path(), "logs/gw.log", "peer 10.0.0.1 connected\n");
     write_file(dir.path(), "blob.bin", b"\0\x01\x02 ana.ng@example.org");
+    write_file(dir.path(), "latin1.txt", b"caf\xe9\n");
     dir
 }
 
@@ -195,6 +196,12 @@ fn sarif_rules_results_and_regions_describe_each_finding() {
     // The binary file is skipped with a note, not scanned.
     let notes = &run["invocations"][0]["toolExecutionNotifications"];
     assert!(notes.to_string().contains("blob.bin"), "{notes}");
+    assert!(
+        notes
+            .to_string()
+            .contains("latin1.txt`: invalid UTF-8 from byte 3"),
+        "{notes}"
+    );
     assert!(results.iter().all(|r| !r.to_string().contains("blob.bin")));
     assert_eq!(run["invocations"][0]["executionSuccessful"], true);
 }

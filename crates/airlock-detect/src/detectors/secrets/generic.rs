@@ -518,17 +518,17 @@ fn read_assignment(
     i = skip_blanks(bytes, i);
     // Only now, with an assignment in hand, is the key worth splitting into words: most
     // hits are the words `key`, `token`, `password` in prose.
-    let words = split_words(ident);
+    // `Next page token: …`, `AWS secret key: …`: in prose the words before the key on the
+    // line qualify it, as the parts of an identifier do.
+    let qualifiers = preceding_words(bytes, start);
+    let words: Vec<String> = qualifiers
+        .iter()
+        .rev()
+        .cloned()
+        .chain(split_words(ident))
+        .collect();
     let (class, aws) = classify(&words)?;
     if prose && !matches!(class, KeyClass::Password | KeyClass::Strong) {
-        return None;
-    }
-    // `Next page token: …`: the words before the key on the line qualify it too.
-    let qualifiers = preceding_words(bytes, start);
-    if qualifiers
-        .iter()
-        .any(|w| NEGATIVE_WORDS.contains(&w.as_str()))
-    {
         return None;
     }
 
@@ -559,12 +559,7 @@ fn read_assignment(
         None => ("generic_secret", "Secret assigned to", value, quoted),
     };
     let literal = text.get(value.start..value.end)?;
-    if is_uuid(literal)
-        && words
-            .iter()
-            .chain(&qualifiers)
-            .any(|w| UUID_ID_WORDS.contains(&w.as_str()))
-    {
+    if is_uuid(literal) && words.iter().any(|w| UUID_ID_WORDS.contains(&w.as_str())) {
         return None;
     }
     let class = if rule == "bearer_token" {

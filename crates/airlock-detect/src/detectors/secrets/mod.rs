@@ -1243,6 +1243,23 @@ mod tests {
     }
 
     #[test]
+    fn words_before_a_key_in_prose_qualify_it() {
+        assert_finds(
+            &format!("Here is the AWS secret key: {AWS_SECRET}"),
+            "aws_secret_access_key",
+            AWS_SECRET,
+        );
+        assert_finds(
+            "my api key is iGUmoM9ZbrIWG31irGIu3wtpCHZbvVBy",
+            "generic_secret",
+            "iGUmoM9ZbrIWG31irGIu3wtpCHZbvVBy",
+        );
+        assert_clean(
+            "Next page token: eav1OzQB0OM8rLdGXOEsyQWSG and the public key: iGUmoM9ZbrIWG31irGIu3wtpCHZbvVBy",
+        );
+    }
+
+    #[test]
     fn prose_about_passwords_is_not_a_password() {
         assert_clean("The password is required. Your token is invalid and the key is missing.");
         assert_clean("The key is 5d41402abc4b2a76b9719d911017c592 in the cache table.");

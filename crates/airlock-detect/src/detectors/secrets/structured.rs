@@ -364,7 +364,9 @@ pub(super) fn url_password(
     }
     let colon = userinfo.find(':')?;
     let (user, password) = (&userinfo[..colon], &userinfo[colon + 1..]);
-    if !real_password(user, password, stop_words) {
+    // `cvs://:pserver:anoncvs@host`: a colon left unescaped is a protocol field, not part of
+    // a password.
+    if password.contains(':') || !real_password(user, password, stop_words) {
         return None;
     }
     let password_start = start + colon + 1;

@@ -111,6 +111,8 @@ const PLACEHOLDER_FRAGMENTS: &[&str] = &[
     "qwerty",
     "asdf",
     "abc123",
+    "1234",
+    "abcd",
     "a1b2c3",
     "xmpl",
     "deadbeef",
@@ -167,6 +169,8 @@ const WEAK_DEFAULTS: &[&str] = &[
     "example",
     "required",
     "optional",
+    "anonymous",
+    "anoncvs",
 ];
 
 /// Whether `value` is a placeholder: a template slot, an example, masked output, a run of
@@ -493,14 +497,28 @@ pub(super) fn humps(value: &str) -> usize {
         .count()
 }
 
+/// File extensions that mark a value as a file name (`server.key`, `export-i-1.ova`).
+const FILE_EXTENSIONS: &[&str] = &[
+    "ova", "zip", "tar", "gz", "tgz", "bz2", "xz", "json", "yaml", "yml", "xml", "txt", "csv",
+    "log", "pdf", "png", "jpg", "jpeg", "gif", "svg", "html", "htm", "js", "ts", "py", "rs", "go",
+    "java", "war", "jar", "exe", "dll", "so", "bin", "iso", "img", "vmdk", "vhd", "conf", "cfg",
+    "ini", "env", "pem", "key", "crt", "cer", "der", "p12", "pfx", "jks", "md", "sh", "sql", "db",
+    "toml", "lock", "gpg", "asc", "pub",
+];
+
 /// Whether a value is a file path or object key (`/etc/app.conf`, `my-app/build.war`,
-/// `logs/2024/`), not a credential.
+/// `logs/2024/`, `server.key`), not a credential.
 pub(super) fn is_path(value: &str) -> bool {
     if ["/", "./", "../", "~/"]
         .iter()
         .any(|p| value.starts_with(p))
     {
         return true;
+    }
+    if let Some(dot) = value.rfind('.') {
+        if dot > 0 && FILE_EXTENSIONS.contains(&&value[dot + 1..]) {
+            return true;
+        }
     }
     let Some(slash) = value.rfind('/') else {
         return false;

@@ -1,0 +1,716 @@
+//! The heuristic checks. Each is a small regular expression over normalised text with the
+//! lowercase keywords (anchors) one of which every match contains: the detector finds anchors
+//! in one Aho-Corasick pass and runs a check's expression only in windows around its
+//! anchors. Weights are log-odds (see `ensemble`): about 5 is decisive alone, 2–3 needs
+//! company, 1 only tips a region that is already suspect; negative weights are evidence that
+//! a text is *about* injection rather than an injection.
+//!
+//! Expressions describe how instructions are phrased (word windows, second person,
+//! imperative mood, sentence position), not the wording of any one dataset.
+
+use super::ensemble::Family;
+
+/// Where a match must begin for the check to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Position {
+    /// Anywhere.
+    Anywhere,
+    /// At the start of a line (after indentation or a quote marker).
+    LineStart,
+    /// At the start of a sentence, line, or clause after a colon.
+    SentenceStart,
+}
+
+/// One heuristic check.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CheckSpec {
+    /// Snake-case name, listed in finding messages.
+    pub name: &'static str,
+    /// Its family; `None` for counter-evidence.
+    pub family: Option<Family>,
+    /// Log-odds weight.
+    pub weight: f32,
+    /// How many hits in one region add weight.
+    pub max_count: u8,
+    /// Where a match must begin.
+    pub position: Position,
+    /// Lowercase keywords; every match of `pattern` contains one of them.
+    pub anchors: &'static [&'static str],
+    /// The expression, run on windows around anchors of the normalised text.
+    pub pattern: &'static str,
+    /// A match that also matches this is dropped (e.g. "ignore *my* previous instructions":
+    /// the writer revising their own request).
+    pub veto: Option<&'static str>,
+}
+
+/// How far (bytes) a match may extend from its anchor on either side.
+pub(super) const REACH: usize = 240;
+
+const fn check(
+    name: &'static str,
+    family: Family,
+    weight: f32,
+    anchors: &'static [&'static str],
+    pattern: &'static str,
+) -> CheckSpec {
+    CheckSpec {
+        name,
+        family: Some(family),
+        weight,
+        max_count: 1,
+        position: Position::Anywhere,
+        anchors,
+        pattern,
+        veto: None,
+    }
+}
+
+const fn counter(
+    name: &'static str,
+    weight: f32,
+    anchors: &'static [&'static str],
+    pattern: &'static str,
+) -> CheckSpec {
+    CheckSpec {
+        name,
+        family: None,
+        weight,
+        max_count: 1,
+        position: Position::Anywhere,
+        anchors,
+        pattern,
+        veto: None,
+    }
+}
+
+impl CheckSpec {
+    const fn at(mut self, position: Position) -> CheckSpec {
+        self.position = position;
+        self
+    }
+
+    const fn up_to(mut self, max_count: u8) -> CheckSpec {
+        self.max_count = max_count;
+        self
+    }
+
+    const fn unless(mut self, veto: &'static str) -> CheckSpec {
+        self.veto = Some(veto);
+        self
+    }
+}
+
+// Shared fragments, spliced with `concat!`.
+macro_rules! override_verb {
+    () => {
+        r"(?:ignor(?:e|es|ed|ing)|disregard(?:s|ed|ing)?|forget(?:s|ting)?|neglect|overlook|skip|discard|abandon|dismiss|scrap|nevermind|never\W+mind|set\W+aside|put\W+aside|throw\W+(?:out|away)|pay\W+no\W+(?:attention|heed|mind)\W+to|(?:do\W+not|don'?t|stop|no\W+longer|cease\W+to|quit)\W+(?:follow(?:ing)?|obey(?:ing)?|adher(?:e|ing)\W+to|listen(?:ing)?\W+to|comply(?:ing)?\W+with|heed(?:ing)?))"
+    };
+}
+macro_rules! instruction_noun {
+    () => {
+        r"(?:instructions?|instructed|directives?|guidelines|guidance|system\W+(?:prompt|message)|programming|training|conditioning|guardrails|safeguards|prompts?)"
+    };
+}
+macro_rules! soft_instruction_noun {
+    () => {
+        r"(?:rules|directions?|commands|context|constraints|restrictions|polic(?:y|ies)|orders)"
+    };
+}
+macro_rules! prior_qualifier {
+    () => {
+        r"(?:previous(?:ly)?|prior|preceding|above|earlier|foregoing|former|original|initial|old|older|existing|system|your|developer|pre-?set|pre-?programmed|built-?in|given|aforementioned|underlying|hidden|programmed|current)"
+    };
+}
+macro_rules! any_qualifier {
+    () => {
+        r"(?:all|any|every|each|safety|ethical|moral|content|openai'?s?|anthropic'?s?)"
+    };
+}
+macro_rules! ai_noun {
+    () => {
+        r"(?:ai|a\.i\.|llms?|(?:large\W+)?language\W+models?|ai\W+(?:assistants?|agents?|models?|systems?|bots?)|assistants?|chat\W?bots?|virtual\W+assistants?|gpt|chatgpt|claude|gemini|copilot|bard|llama)"
+    };
+}
+macro_rules! ai_anchors {
+    () => {
+        [
+            "ai",
+            "a.i.",
+            "llm",
+            "language model",
+            "assistant",
+            "chatbot",
+            "chat bot",
+            "gpt",
+            "chatgpt",
+            "claude",
+            "gemini",
+            "copilot",
+            "bard",
+            "llama",
+        ]
+    };
+}
+macro_rules! style {
+    () => {
+        r"(?:reverse|backwards?|base\W?\d+|emojis?|cipher|rot\W?13|hex|hexadecimal|binary|morse|pig\W+latin|leetspeak|german|french|spanish|italian|portuguese|russian|chinese|japanese|all\W+caps|uppercase|spaces|punctuation|anagrams?|anagrammed|misspellings?|typos|symbols|numbers|rhymes?|pirate|substitution|intentional\W+\w+)"
+    };
+}
+macro_rules! directive_verb {
+    () => {
+        r"(?:add|include|insert|integrate|incorporate|embed|append|prepend|inject|mention|modify|change|alter|edit|rewrite|enhance|augment|enrich|convert|translate|encode|encrypt|render|express|format|replace|substitute|swap|scramble|rearrange|jumble|reverse|invert|shift|group|remove|strip|preface|prefix|end|begin|conclude|finish|sign|close|recommend|suggest|promote|advertise|remind|urge|encourage|invite|link|refer|introduce|misspell|anagram|spell|capitali[sz]e|highlight|emphasi[sz]e|stress|claim|assert|spread|hint|tease|allude|reference|combine|use|utili[sz]e|employ|apply|attach|put|place|present|display|output|print|generate|compose|start|don'?t\W+forget\W+to|remember\W+to|be\W+sure\W+to|make\W+sure\W+to)"
+    };
+}
+macro_rules! quoted_noun {
+    () => {
+        r"(?:text|words|content|instructions|conversation|prompt|message|messages|lines|sentences|paragraphs?)"
+    };
+}
+macro_rules! work_product {
+    () => {
+        r"(?:reply|replies|response|responses|answer|answers|output|summary|summaries|message|translation|result|results|explanation|elucidation|reasoning|completion|text)"
+    };
+}
+
+const OVERRIDE_ANCHORS: &[&str] = &[
+    "ignor",
+    "disregard",
+    "forget",
+    "neglect",
+    "overlook",
+    "skip",
+    "discard",
+    "abandon",
+    "dismiss",
+    "scrap",
+    "nevermind",
+    "never mind",
+    "set aside",
+    "put aside",
+    "throw",
+    "pay no",
+    "do not",
+    "don't",
+    "dont",
+    "stop",
+    "no longer",
+    "cease",
+    "quit",
+];
+
+/// A writer revising their own earlier request ("ignore my previous instructions").
+const OWN_REQUEST: &str = r"(?i)\b(?:my|our|i)\W+(?:\w+\W+)?(?:previous|prior|earlier|original|initial|old|above|current|all|any|gave|sent|wrote)\b";
+
+const AI_ANCHORS: &[&str] = &ai_anchors!();
+
+/// Every check, in no particular order.
+pub(super) const CHECKS: &[CheckSpec] = &[
+    // ---- instruction override -------------------------------------------------------
+    check(
+        "ignore_previous_instructions",
+        Family::InstructionOverride,
+        5.5,
+        OVERRIDE_ANCHORS,
+        concat!(
+            r"(?i)\b",
+            override_verb!(),
+            r"(?:\W+\w+){0,3}?\W+",
+            prior_qualifier!(),
+            r"(?:\W+\w+){0,3}?\W+",
+            instruction_noun!(),
+            r"\b"
+        ),
+    )
+    .unless(OWN_REQUEST),
+    check(
+        "ignore_previous_rules",
+        Family::InstructionOverride,
+        4.0,
+        OVERRIDE_ANCHORS,
+        concat!(
+            r"(?i)\b",
+            override_verb!(),
+            r"(?:\W+\w+){0,3}?\W+",
+            prior_qualifier!(),
+            r"(?:\W+\w+){0,2}?\W+",
+            soft_instruction_noun!(),
+            r"\b"
+        ),
+    )
+    .unless(OWN_REQUEST),
+    check(
+        "ignore_all_instructions",
+        Family::InstructionOverride,
+        4.5,
+        OVERRIDE_ANCHORS,
+        concat!(
+            r"(?i)\b",
+            override_verb!(),
+            r"\W+(?:\w+\W+)?",
+            any_qualifier!(),
+            r"\W+(?:(?:of\W+)?(?:the|your|its|their|these|those)\W+)?(?:\w+\W+)?",
+            instruction_noun!(),
+            r"\b"
+        ),
+    )
+    .unless(OWN_REQUEST),
+    check(
+        "ignore_all_rules",
+        Family::InstructionOverride,
+        2.8,
+        OVERRIDE_ANCHORS,
+        concat!(
+            r"(?i)\b",
+            override_verb!(),
+            r"\W+(?:\w+\W+)?",
+            any_qualifier!(),
+            r"\W+(?:(?:of\W+)?(?:the|your|its|their|these|those)\W+)?(?:\w+\W+)?",
+            soft_instruction_noun!(),
+            r"\b"
+        ),
+    )
+    .unless(OWN_REQUEST),
+    check(
+        "ignore_everything_before",
+        Family::InstructionOverride,
+        4.5,
+        OVERRIDE_ANCHORS,
+        concat!(
+            r"(?i)\b",
+            override_verb!(),
+            r"\W+(?:all|everything|anything|whatever)\b(?:\W+\w+){0,6}?\W+(?:above|before|previously|so\W+far|until\W+now|up\W+to\W+(?:now|here|this\W+point)|prior\W+to\W+this|earlier|(?:you\W+(?:were|have\W+been|'ve\W+been|had\W+been)\W+(?:told|given|taught|instructed|trained|programmed)))\b"
+        ),
+    )
+    .unless(OWN_REQUEST),
+    check(
+        "new_instructions",
+        Family::InstructionOverride,
+        3.5,
+        &["new", "updated", "revised", "real", "actual", "true", "secret", "hidden", "override", "admin", "system", "developer", "priority"],
+        r"(?i)\b(?:new|updated|revised|real|actual|true|secret|hidden|override|admin(?:istrator)?|system|developer|priority|overriding)\W+(?:instructions?|directives?|orders|task|tasks|rules|prompt|objective|mission|guidelines)\s*(?:[:\-]|\bare\b|\bfollow\b|\bbelow\b|\bfor\W+you\b)",
+    ),
+    check(
+        "your_real_task",
+        Family::InstructionOverride,
+        3.5,
+        &["your"],
+        r"(?i)\byour\W+(?:real|actual|true|new|only|updated|secret|hidden)\W+(?:task|job|goal|purpose|objective|mission|instructions?|role|function|assignment|directive|orders)\W+(?:is|are|will\W+be|now|has\W+changed|from\W+now)\b",
+    ),
+    check(
+        "from_now_on_you",
+        Family::InstructionOverride,
+        2.5,
+        &["from now", "from this", "henceforth", "hereafter", "going forward", "starting now", "for the rest", "for the remainder", "moving forward"],
+        r"(?i)\b(?:from\W+now\W+on(?:wards?)?|from\W+this\W+(?:point|moment|message)(?:\W+on(?:wards?)?|\W+forward)?|henceforth|hereafter|going\W+forward|moving\W+forward|starting\W+(?:now|immediately)|for\W+the\W+(?:rest|remainder)\W+of\W+(?:this|the|our)\W+(?:conversation|chat|session|dialogue))\W*(?:,\W*)?(?:you|your|u|you'?ll|you'?re)\b",
+    ),
+    check(
+        "halt_current_task",
+        Family::InstructionOverride,
+        2.5,
+        &["stop", "halt", "cease", "abort", "pause"],
+        r"(?i)\b(?:stop|halt|cease|abort)\W+(?:everything|all\W+(?:tasks|activities|processing|previous|current|other)|what\W+you(?:'re|\W+are)\W+doing|the\W+(?:current|previous)\W+task|your\W+(?:current\W+)?task)\b",
+    ),
+    check(
+        "instead_just_output",
+        Family::InstructionOverride,
+        1.5,
+        &["just", "instead", "only", "simply"],
+        r#"(?i)\b(?:just|instead|only|simply)\W+(?:print|say|output|write|type|repeat|respond\W+with|reply\W+with|answer\W+with|return)\W*(?:the\W+(?:following|text|phrase|words?)\W*)?:?\s*["'“‘`]"#,
+    ),
+    check(
+        "end_of_data_marker",
+        Family::InstructionOverride,
+        1.5,
+        &["end of", "close of", "user", "human", "system", "</document", "</context", "</data", "</input", "</user_input", "</search_result", "</tool_", "</untrusted"],
+        r"(?i)(?:\b(?:end|close)\W+of\W+(?:the\W+)?(?:document|context|input|user\W+input|data|email|text|prompt|content|instructions|file|conversation|search\W+results?|tool\W+(?:output|result))\b|</(?:document|context|data|input|user_input|search_results?|tool_output|tool_result|untrusted\w*)>|\b(?:user|human)\W+(?:message|input|turn|prompt)\W+(?:terminat\w*|ends?|ended|over|complete[sd]?|closed)\b|\bsystem\W+(?:instructions?|message|prompt|override)\W+(?:begins?|starting|starts|follows|resumes?)\b)",
+    ),
+    // ---- fake role / system markers -------------------------------------------------
+    check(
+        "chat_template_token",
+        Family::RoleMarker,
+        5.0,
+        &["<|", "<｜"],
+        r"(?i)<[|｜]\s*(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|eom_id|start_header_id|end_header_id|begin_of_text|end_of_text|tool|ipython|python_tag|channel|message|start|end|return|call|constrain|begin▁of▁sentence|end▁of▁sentence|fim_\w+)\s*[|｜]>",
+    ),
+    check(
+        "instruction_template_marker",
+        Family::RoleMarker,
+        4.5,
+        &["[inst", "[/inst", "<<sys", "<</sys", "<start_of_turn", "<end_of_turn", "[system_prompt", "[/system_prompt", "[available_tools", "<bos>", "<s>[inst"],
+        r"\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>|\[/?SYSTEM_PROMPT\]|\[/?AVAILABLE_TOOLS\]|<bos>",
+    ),
+    check(
+        "markdown_role_header",
+        Family::RoleMarker,
+        3.5,
+        &["system", "assistant", "user", "human", "instruction", "response"],
+        r"(?i)#{1,6}[ \t]*(?:system|assistant|user|human|instruction|instructions|response)(?:[ \t]+(?:prompt|message|instructions?))?[ \t]*:",
+    )
+    .at(Position::LineStart),
+    check(
+        "system_line",
+        Family::RoleMarker,
+        2.5,
+        &["system", "sys", "admin", "developer", "operator"],
+        r"(?:SYSTEM|System|SYS|ADMIN|Admin|ADMINISTRATOR|Administrator|DEVELOPER|Developer|OPERATOR|Operator)(?:[ \t]+(?:PROMPT|Prompt|prompt|MESSAGE|Message|message|NOTE|Note|note|OVERRIDE|Override|override|INSTRUCTIONS?|Instructions?|instructions?|UPDATE|Update|update|ALERT|Alert|alert))?[ \t]*(?:\]|\))?[ \t]*:",
+    )
+    .at(Position::LineStart),
+    check(
+        "system_override",
+        Family::RoleMarker,
+        3.0,
+        &["system", "admin", "developer", "root", "sudo", "god mode", "debug", "maintenance", "you are now in", "you are in"],
+        r"(?i)\b(?:(?:system|admin(?:istrator)?|developer|root|sudo)\W+overrides?|(?:god|sudo|admin)\W+mode\W+(?:enabled|activated|engaged|unlocked)|you\W+are\W+(?:now\W+)?in\W+(?:developer|debug|maintenance|admin|god|sudo|unrestricted)\W+mode|(?:debug(?:ging)?|developer|maintenance|admin)\W+mode\W+(?:enabled|activated)\W+by\W+(?:openai|anthropic|the\W+(?:developers?|admin\w*|operators?)|an?\W+(?:openai\W+)?(?:employee|developer|admin\w*|engineer)))\b",
+    ),
+    check(
+        "conversation_turn",
+        Family::RoleMarker,
+        1.5,
+        &["human", "user", "assistant", "ai", "model", "bot", "chatgpt", "claude", "gemini"],
+        r"(?i)(?:human|user|assistant|ai|model|bot|chatgpt|claude|gemini)[ \t]*:[ \t]*\S",
+    )
+    .at(Position::LineStart),
+    check(
+        "forged_turn_pair",
+        Family::RoleMarker,
+        2.5,
+        &["human", "user"],
+        r"(?i)(?:human|user)[ \t]*:[^\n]{1,300}\n(?:[ \t]*\n)*[ \t]*(?:assistant|chatgpt|claude|gemini|gpt)[ \t]*:",
+    )
+    .at(Position::LineStart),
+    check(
+        "role_tag",
+        Family::RoleMarker,
+        2.5,
+        &["<system", "</system", "<user", "</user", "<assistant", "</assistant", "<human", "</human", "<ai>", "</ai>", "<ai ", "<im_start", "<sys", "</sys", "<admin", "</admin", "<developer", "</developer", "<instruction", "</instruction"],
+        r"(?i)</?(?:system|user|assistant|human|ai|im_start|system_prompt|sys|admin|developer|instructions?|system_message|user_message|assistant_message)(?:\s+[^<>]{0,40})?>",
+    ),
+    check(
+        "role_tag_boundary",
+        Family::RoleMarker,
+        4.0,
+        &["</user", "</human", "</context", "</document", "</data", "</input", "</tool_", "</function_results", "</search_result", "</email", "</query", "</text"],
+        r"(?i)</(?:user|human|context|document|data|input|user_input|tool_result|tool_output|function_results|search_results?|email|query|text)>\s*<(?:system|assistant|admin|developer|instructions?|system_prompt|im_start)\b",
+    ),
+    // ---- fake tool calls --------------------------------------------------------------
+    check(
+        "tool_call_markup",
+        Family::ToolCallSyntax,
+        4.5,
+        &["<tool", "</tool", "<function", "</function", "<invoke", "</invoke", "<antml", "</antml", "<execute", "<call_tool", "<|tool", "<parameter"],
+        r"(?i)</?(?:tool_calls?|tool_use|tool_code|tool_request|function_calls?|function_call|invoke|execute_tool|call_tool|antml:[a-z_]+)\b[^<>]{0,80}>|<parameter\s+name\s*=",
+    ),
+    check(
+        "function_call_json",
+        Family::ToolCallSyntax,
+        3.5,
+        &["\"name\"", "\"tool\"", "\"tool_name\"", "\"function\"", "\"arguments\"", "\"parameters\"", "\"args\"", "\"tool_calls\"", "\"function_call\"", "'name'", "'arguments'"],
+        r#"(?i)["'](?:name|tool|tool_name|function|recipient_name)["']\s*:\s*["'][\w.\-:/]{1,64}["']\s*,\s*["'](?:arguments|args|parameters|params|input|tool_input)["']\s*:\s*[{"'\[]|["'](?:arguments|parameters|tool_input)["']\s*:\s*\{[^{}]{0,200}\}\s*,\s*["'](?:name|tool|tool_name|function)["']\s*:|["'](?:tool_calls|function_call)["']\s*:\s*[\[{]"#,
+    ),
+    // ---- jailbreak personas -----------------------------------------------------------
+    check(
+        "dan_persona",
+        Family::JailbreakPersona,
+        3.5,
+        &["dan"],
+        r"(?:\b(?i:act(?:ing)?\W+as|you\W+are(?:\W+now)?|you'?re|become|named|called|pretend\W+to\W+be|play(?:ing)?|known\W+as|stay|as)\W+(?:a\W+)?DAN\b|\bDAN\W+(?i:mode\W+(?:enabled|on|output)|persona)|\bDAN\b[^.\n]{0,40}(?i:stands\W+for|do\W+anything\W+now)|\[DAN\]|\bDAN:)",
+    ),
+    check(
+        "do_anything_now",
+        Family::JailbreakPersona,
+        2.5,
+        &["anything now"],
+        r"(?i)\b(?:do|does|doing|can)\W+anything\W+now\b",
+    ),
+    check(
+        "jailbreak_mode",
+        Family::JailbreakPersona,
+        3.5,
+        &["mode", "_mode"],
+        r"(?i)\b(?:jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|anarchy)[\W_]*mode\b|\b(?:developer|god|dude|stan|opposite)\W+mode\W+(?:output|response)\b|\b(?:developer|jailbreak|god)_?mode\W*[:=]\W*(?:enabled|on|true|activated)\b",
+    ),
+    check(
+        "mode_enabled",
+        Family::JailbreakPersona,
+        2.0,
+        &["mode"],
+        r"(?i)\b(?:developer|dev|god|dude|stan|opposite|dan)\W+mode\W+(?:enabled|activated|on|engaged)\b|\b(?:enable|activate|enter|switch\W+to|turn\W+on)\W+(?:developer|dev|god|dan)\W+mode\b",
+    ),
+    check(
+        "developer_mode",
+        Family::JailbreakPersona,
+        1.5,
+        &["developer mode", "dev mode", "devmode"],
+        r"(?i)\b(?:developer\W+mode|dev\W?mode)\b",
+    ),
+    check(
+        "without_restrictions",
+        Family::JailbreakPersona,
+        2.5,
+        &["restriction", "filter", "limitation", "limits", "censor", "guideline", "rules", "boundaries", "constraint", "polic", "principles", "morals", "morality", "ethics", "safeguard", "guardrail", "confines", "moderation", "safety"],
+        r"(?i)\b(?:no|without(?:\W+any)?|free\W+(?:of|from)(?:\W+(?:all|any))?|not\W+(?:bound|restrained|confined|constrained|governed|restricted|controlled)\W+by(?:\W+any)?|no\W+long(?:er)?\W+(?:bound|confined|restrained|restricted)\W+(?:by|to)|unbound\W+by|without\W+(?:any\W+)?regard\W+(?:for|to)|beyond|bypass(?:es|ing)?|break(?:s|ing)?|circumvent\w*|ignor(?:e|es|ing)|violat\w+|disregard\w*|outside(?:\W+of)?|exempt\W+from|released\W+from|liberated\W+from|escaped?\W+(?:from\W+)?|broken\W+free\W+(?:of|from)|broke\W+free\W+(?:of|from)|above|regardless\W+of)(?:\W+(?:the|any|all|its|your|their|his|her|typical|usual|normal|standard|ethical|moral|legal|content|safety|programming|openai'?s?|ai))*\W+(?:restrictions?|filters?|filtering|limitations?|limits|censorship|censors?|guidelines|rules|boundaries|constraints|polic(?:y|ies)|principles|morals|morality|ethics|safeguards|guardrails|confines|moderation|safety\W+(?:measures|protocols|features))\b",
+    ),
+    check(
+        "stay_in_character",
+        Family::JailbreakPersona,
+        2.5,
+        &["character"],
+        r"(?i)\b(?:stay(?:ing)?|remain(?:ing)?|keep(?:ing)?|stay\W+true\W+to)\W+(?:in\W+)?(?:your\W+|the\W+)?character\b|\b(?:never|don'?t|do\W+not|must\W+not|without|not)\W+(?:ever\W+)?break(?:ing)?\W+(?:the\W+|your\W+)?character\b|\bbreak(?:ing)?\W+character\b|\bcharacter\W+(?:break|reminder)\b",
+    ),
+    check(
+        "never_refuse",
+        Family::JailbreakPersona,
+        2.5,
+        &["refus", "declin", "say no", "regardless", "irrespective", "no matter", "always comply", "always obey"],
+        r"(?i)\b(?:never|cannot|can'?t|won'?t|will\W+not|must\W+not|shall\W+not|do\W+not|don'?t|(?:are|is)\W+not\W+allowed\W+to|no\W+longer)\W+(?:ever\W+)?(?:be\W+able\W+to\W+)?(?:refuse|decline|say\W+no)(?:s|d|ing)?\b|\b(?:regardless|irrespective)\W+of\W+(?:how\W+)?(?:legal\w*|illegal\w*|ethic\w*|unethic\w*|moral\w*|immoral\w*|harm\w*|danger\w*|offensive\w*|appropriate\w*|inappropriate\w*|explicit\w*)|\bno\W+matter\W+(?:how|what|if)\W+(?:(?:it\W+is|the\W+\w+\W+is)\W+)?(?:immoral|unethical|illegal|dangerous|harmful|offensive|inappropriate|explicit|wrong|bad|evil)\b|\balways\W+(?:comply|obey)\b",
+    ),
+    check(
+        "unrestricted_persona",
+        Family::JailbreakPersona,
+        1.5,
+        &["unfiltered", "uncensored", "unrestricted", "amoral", "unhinged", "unethical", "immoral", "limitless", "boundless", "lawless", "unbound", "no morals", "no ethics"],
+        r"(?i)\b(?:unfiltered|uncensored|unrestricted|amoral|unhinged|unethical|immoral|limitless|boundless|lawless|unbound|no\W+(?:morals|ethics))\b",
+    ),
+    check(
+        "persona_switch",
+        Family::JailbreakPersona,
+        0.8,
+        &["you are", "you're", "act", "behave", "respond", "answer", "reply", "speak", "talk", "pretend", "role", "play", "take on", "take up", "immerse", "simulate", "impersonate", "you will", "embody", "transform", "change yourself", "turn yourself", "i want you"],
+        r"(?i)\b(?:you\W+are\W+(?:now|going\W+to\W+(?:be|act|pretend|play|become)|about\W+to\W+(?:become|immerse|play|be)|no\W+longer)|you'?re\W+(?:now|going\W+to\W+(?:be|act|pretend|play))|(?:act|acting|behave|respond|answer|reply|speak|talk)\W+(?:as|like)\W+(?:a|an|my|if)\b|pretend(?:ing)?\W+(?:to\W+be|you\W+are|that\W+you)|role-?\W*play(?:ing)?\W+as|play\W+the\W+(?:role|part)|take\W+on\W+the\W+(?:role|persona)|immerse\W+yourself|simulat(?:e|ing)\W+(?:a|an|being)|impersonat\w+|you\W+will\W+now\W+(?:be|act|pose|play|become)|embody|transform\W+into|take\W+(?:up|on)\W+(?:the\W+)?(?:persona|role|identity)|(?:change|turn|transform)\W+yourself\W+into|(?:in|into)\W+the\W+role\W+of|i\W+want\W+you\W+to\W+(?:act|be|pretend|play|become|simulate|roleplay)|you\W+(?:will|are\W+going\W+to)\W+(?:act|pretend|roleplay|role-play|pose))\b",
+    )
+    .up_to(2),
+    check(
+        "standing_orders",
+        Family::JailbreakPersona,
+        0.7,
+        &["you will", "you'll", "you must", "you shall", "you are not allowed", "you are to", "you are going"],
+        r"(?i)\byou(?:'ll|\W+will|\W+must|\W+shall|\W+are\W+going\W+to)\W+(?:now\W+|only\W+|always\W+|never\W+|not\W+|also\W+)*(?:always|never|not|now|only|respond|answer|reply|act|pretend|roleplay|role-play|pose|obey|comply|refer|start|begin|generate|provide|output|write|say)\b|\byou\W+are\W+(?:not\W+allowed|to\W+(?:act|respond|answer|pretend|be|play|obey))\b",
+    )
+    .up_to(3),
+    check(
+        "answers_anything",
+        Family::JailbreakPersona,
+        1.0,
+        &["anything", "any question", "every question", "any request", "any prompt", "everything"],
+        r"(?i)\b(?:answer|respond\W+to|do|say|generate|write|provide|tell)\W+(?:me\W+)?(?:anything|any\W+(?:question|request|prompt|query)|every\W+(?:question|request|prompt)|everything)\b[^.\n]{0,60}\b(?:regardless|no\W+matter|even\W+if|illegal|unethical|harmful|offensive|without)\b",
+    ),
+    check(
+        "ai_identity_override",
+        Family::JailbreakPersona,
+        3.0,
+        &["you are no", "you're no", "you are not", "you're not", "is not", "are not", "isn't", "aren't", "you have been", "you've been", "you have", "removed", "disabled", "lifted", "deactivated", "turned off", "invalid", "suspended", "overridden", "gone", "no longer"],
+        r"(?i)\b(?:(?:you\W+are|you'?re)\W+(?:no\W+longer|not)\W+(?:an?\W+(?:ai|chatgpt|assistant|language\W+model|llm|claude|gpt|chatbot)\b|(?:(?:bound|restrained|confined|constrained|controlled|governed|restricted)\W+by|subject\W+to)\b|(?:required|obligated|obliged)\W+to\W+(?:follow|obey|comply|adhere))|(?:(?:is|are)\W+(?:no\W+longer|not)|isn'?t|aren'?t)\W+(?:bound|restrained|confined|constrained|governed|restricted|controlled)\W+by\W+(?:any|the|openai|anthropic|its|their|rules|ethics|morals|polic|guidelines|restrictions|filters|laws)|you\W+(?:have|'ve)\W+(?:been\W+)?(?:freed|liberated|broken\W+free|jailbroken|unshackled|unlocked|released\W+from)|(?:your|the)\W+(?:programming|training|guidelines|restrictions|rules|filters|limitations|safeguards|guardrails)\W+(?:is|are|has|have)\W+(?:been\W+)?(?:removed|disabled|lifted|deactivated|turned\W+off|invalid|suspended|overridden|gone|no\W+longer))",
+    ),
+    check(
+        "content_policy",
+        Family::JailbreakPersona,
+        2.0,
+        &["openai", "anthropic", "content polic", "usage polic"],
+        r"(?i)\b(?:(?:openai|anthropic)'?s?\W+(?:content\W+|usage\W+)?(?:polic(?:y|ies)|guidelines|rules|restrictions|filters|limitations)|(?:content|usage)\W+polic(?:y|ies))\b",
+    ),
+    check(
+        "suppress_safety",
+        Family::JailbreakPersona,
+        1.5,
+        &["warning", "disclaimer", "moraliz", "moral", "ethical", "reminder"],
+        r"(?i)\b(?:no|without|never|don'?t|do\W+not|stop|omit|skip|avoid|refrain\W+from|not)\W+(?:(?:include|add|giv|provid|us|mention|writ|show|issu|offer)\w*\W+)?(?:any\W+)?(?:disclaimers?|moraliz\w+|moral\w*\W+(?:lectures?|judge?ments?|policing)|ethical\W+(?:concerns|considerations|guidelines|reminders)|(?:warnings?|reminders?)\W+about\W+(?:legality|ethics|morality|safety|danger\w*|consequences))\b",
+    ),
+    check(
+        "jailbreak_word",
+        Family::JailbreakPersona,
+        1.0,
+        &["jailbr"],
+        r"(?i)\bjailbr(?:eak|oken|eaking|eaks)\b",
+    ),
+    check(
+        "dual_response_format",
+        Family::JailbreakPersona,
+        2.0,
+        &["two", "both", "2 "],
+        r"(?i)\b(?:two|2|both)\W+(?:different\W+|separate\W+|distinct\W+)*(?:ways|responses|answers|replies|outputs|paragraphs|personas|personalities|versions|styles|manners|entities)\b[^\n]{0,80}?(?:\[|\(|normal|classic|jailbr|filter|censor|\bone\b|first|the\W+other|second)",
+    ),
+    check(
+        "jailbreak_tag",
+        Family::JailbreakPersona,
+        3.0,
+        &["🔓", "🔒", "[jailbreak", "[classic", "(jailbreak", "[unfiltered", "[evil"],
+        r"(?i)🔓|🔒|\[\s*(?:jailbreak|jailbroken|classic|unfiltered|evil)\s*\]|\(\s*(?:jailbreak|developer\W+mode)\s*(?:output)?\s*\)",
+    ),
+    check(
+        "as_an_ai_you_must",
+        Family::JailbreakPersona,
+        2.5,
+        AI_ANCHORS,
+        concat!(
+            r"(?i)\bas\W+(?:an?\W+)?(?:ai|llm|language\W+model|assistant|ai\W+assistant)\W*,?\W+you\W+(?:must|will|should|have\W+to|are\W+(?:required|obligated|obliged|now))\b"
+        ),
+    ),
+    // ---- prompt extraction ------------------------------------------------------------
+    check(
+        "reveal_your_instructions",
+        Family::PromptExtraction,
+        4.5,
+        &["your", "system", "initial", "original", "hidden", "secret", "internal", "starting", "developer", "pre", "initiali", "sys_prompt", "sysprompt"],
+        r"(?i)\b(?:repeat|print|output|reveal|show|display|tell|give|write|list|dump|leak|share|disclose|expose|echo|return|send|paste|copy|recite|encode|translate|spell\W?check|summari[sz]e|provide|state|read|what(?:'s|\W+is|\W+are|\W+were|\W+was)|complete|continue|console\.log|convert)\b(?:\W+\w+){0,6}?\W+(?:your\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|pre-?|developer|confidential|full|complete|exact|entire|opening|underlying|base|core)\W*(?:prompt|instructions?|message|configuration|directives?|rules|guidelines|setup|context)|the\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|developer|pre-?)\W*(?:prompt|instructions?|directives?|configuration|setup)|your\W+(?:instructions|prompt|directives|guidelines|rules|configuration)|(?:your\W+|the\W+)?initiali[sz]ation\W+(?:string|prompt|instructions))\b|\b(?:print|console\.log|echo|puts|printf|println|alert|return)\W*\(\W*(?:this\.)?(?:system_?prompt|sys_?prompt|initial_?prompt|instructions)\b",
+    )
+    .unless(r"(?i)\b(?:its|their|his|her|my|our)\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|developer|prompt|instructions)\b"),
+    check(
+        "system_prompt_request",
+        Family::PromptExtraction,
+        2.0,
+        &["system prompt", "systemprompt", "system_prompt", "system message", "system instructions", "initial prompt", "initial instructions", "pre-prompt", "preprompt", "initialization", "starting instructions", "original instructions"],
+        r"(?i)\b(?:system\W?prompt|system\W+(?:message|instructions)|initial\W+(?:prompt|instructions)|pre-?prompt|initiali[sz]ation\W+(?:string|prompt|text)|starting\W+instructions|original\W+instructions)\b",
+    ),
+    check(
+        "what_were_you_told",
+        Family::PromptExtraction,
+        3.5,
+        &["what", "you were", "you have been", "you've been", "i was instructed", "my instructions"],
+        r#"(?i)\bwhat\W+(?:were|was|have|had)\W+you\W+(?:been\W+)?(?:told|instructed|programmed|given|asked)\b|\b(?:text|instructions|prompt|words|message)\W+(?:that\W+)?you\W+(?:were|have\W+been|'ve\W+been)\W+given\b|["'“‘](?:i\W+was\W+instructed\W+to|my\W+instructions\W+are|the\W+system\W+prompt\W+is)|\bwhat\W+are\W+you\W+not\W+(?:supposed|allowed|permitted)\W+to\W+(?:tell|say|reveal)"#,
+    ),
+    check(
+        "repeat_text_above",
+        Family::PromptExtraction,
+        3.5,
+        &["repeat", "print", "output", "reveal", "show", "display", "write", "copy", "recite", "echo", "dump", "translate", "spell", "word for word"],
+        concat!(
+            r"(?i)\b(?:repeat|print|output|reveal|show|display|write\W+(?:out|down)|copy|recite|echo|dump|translate|spell\W?check)\W+(?:back\W+)?(?:(?:all|everything)\W+(?:(?:of\W+)?the\W+)?(?:",
+            quoted_noun!(),
+            r"\W+)?|(?:the\W+|this\W+)?(?:(?:entire|whole|full|exact)\W+)?",
+            quoted_noun!(),
+            r"\W+)(?:above|before\W+this|preceding|so\W+far|from\W+the\W+(?:start|beginning)|at\W+the\W+(?:start|beginning)\W+of\W+(?:this|the)\W+(?:conversation|chat|prompt))\b|\b(?:repeat|print|output)\W+(?:the\W+)?previous\W+instructions\b|\bword\W+for\W+word\b[^.\n]{0,40}\b(?:conversation|prompt|instructions|above)\b|\b(?:repeat|print|output|recite|copy)\W+(?:back\W+)?(?:this|the)\W+(?:entire\W+|whole\W+|full\W+)?(?:conversation|chat|prompt|context)\b[^.\n]{0,60}\b(?:word\W+for\W+word|verbatim|back\W+to\W+me|from\W+the\W+(?:start|beginning))"
+        ),
+    ),
+    check(
+        "note_to_ai",
+        Family::AddressedToAssistant,
+        4.0,
+        &["note", "message", "instruction", "notice", "attention", "attn", "psa", "reminder", "memo", "directive", "important", "warning"],
+        concat!(
+            r"(?i)\b(?:note|message|instructions?|notice|attention|attn|psa|reminder|memo|directive|important|warning)\W+(?:to|for)\W+(?:the\W+|any\W+|all\W+)?",
+            ai_noun!(),
+            r"(?:\W+(?:reading|processing|summari[sz]ing|analy[sz]ing|viewing|parsing)\w*)?\s*[:!,\-]"
+        ),
+    ),
+    check(
+        "if_you_are_an_ai",
+        Family::AddressedToAssistant,
+        4.0,
+        &["if you are", "if you're", "are you an", "any ", "all ", "to any", "to all", "every "],
+        concat!(
+            r"(?i)\bif\W+(?:you\W+are|you'?re)\W+(?:an?\W+|the\W+)?(?:(?:automated|artificial)\W+\w+|(?:ai|llm)\W*-?\W*(?:powered|based)\W+\w+|crawler|scraper|robot|machine|",
+            ai_noun!(),
+            r")\b|\b(?:any|all|every|to\W+any|to\W+all)\W+",
+            ai_noun!(),
+            r"\W+(?:that\W+|who\W+)?(?:is\W+|are\W+)?(?:reading|reads?|processing|process(?:es)?|summari[sz]ing|summari[sz]es?|parsing|analy[sz]ing|crawling|ingesting|seeing|sees)\b"
+        ),
+    ),
+    check(
+        "vocative_ai",
+        Family::AddressedToAssistant,
+        3.0,
+        AI_ANCHORS,
+        concat!(
+            r"(?i)(?:(?:dear|hey|hi|hello|attention|attn|ok|okay|yo)\W+)?(?:the\W+)?",
+            ai_noun!(),
+            r"(?:\W+(?:reading|processing|summari[sz]ing|analy[sz]ing|reviewing|parsing|viewing|seeing)\W+(?:this|these|the\W+following)(?:\W+\w+)?\s*[,:]|\s*,\s*(?:please|you\W+(?:must|should|will|need)|now|ignore|forget|do\s+not|don'?t|make\s+sure|remember|also|send|forward|include|add|reply|respond|tell|say|write|print|output|execute|run|call|delete|email)\b)"
+        ),
+    )
+    .at(Position::SentenceStart),
+    check(
+        "while_processing_this",
+        Family::AddressedToAssistant,
+        3.5,
+        &["when", "while", "if", "before", "after", "as you", "once you"],
+        r"(?i)\b(?:when|while|if|before|after|as|once)\W+(?:you\W+)?(?:are\W+|'re\W+)?(?:summari[sz]\w*|process\w*|read\w*|analy[sz]\w*|translat\w*|review\w*|pars\w*|answer\w*|respond\w*\W+to|reply\w*\W+to|handl\w*|look\w*\W+at|scan\w*|index\w*|see\w*|encounter\w*|get\w*\W+to)\W+(?:this|these|the\W+(?:above|following|current|present))\W+(?:\w+\W+)?(?:email|e-mail|message|document|doc|page|web\W*page|site|website|file|text|content|article|post|thread|data|input|pdf|ticket|issue|review|comment|note|passage|paragraph|section|instructions?|line)s?\W*,?\W*(?:also|please|you\W+(?:must|should|will|need|have\W+to)|make\W+sure|be\W+sure|remember|always|don'?t\W+forget|include|add|append|mention|send|forward|insert|say|tell|state|write|recommend|ignore|execute|run|call|reply|respond|output|print|replace|visit|click|navigate|open|delete|translate|summari[sz]e|first|instead|only)\b",
+    ),
+    check(
+        "directive_to_response",
+        Family::AddressedToAssistant,
+        3.2,
+        &["your"],
+        concat!(
+            r"(?i)(?:(?:please\W+|kindly\W+|(?:can|could|would|will)\W+you\W+(?:please\W+)?)?",
+            directive_verb!(),
+            r"\b(?:[^.!?\n]|[.!?]\S){0,80}?\b(?:in|into|to|within|throughout|of|for|from|with)\W+(?:\w+\W+)?your\W+(?:\w+\W+)?",
+            work_product!(),
+            r"\b|",
+            directive_verb!(),
+            r"\W+your\W+(?:\w+\W+)?",
+            work_product!(),
+            r"\b|in\W+your\W+(?:\w+\W+)?",
+            work_product!(),
+            r"\W*,\W*(?:please\W+)?",
+            directive_verb!(),
+            r"\b)"
+        ),
+    )
+    .at(Position::SentenceStart),
+    check(
+        "directive_to_code",
+        Family::AddressedToAssistant,
+        1.5,
+        &["your"],
+        r"(?i)(?:please\W+|kindly\W+)?(?:add|include|insert|integrate|incorporate|embed|append|prepend|inject|blend|fuse|merge|weave|interweave|meld|infuse|harmoni[sz]e|combine|utili[sz]e|use|employ|leverage|apply|adopt|deploy|enlist|execute|ensure|validate|make|consider|elevate|enhance|augment|enrich|modify|supplement|introduce|develop|render|let|give|keep\W+in\W+mind\W+to|don'?t\W+(?:forget|hesitate)\W+to|take\W+a\W+moment\W+to|remember\W+to|be\W+sure\W+to|you\W+may\W+find)\b[^.!?\n]{0,90}?\byour\W+(?:\w+\W+)?(?:code|implementation|solution|codebase|algorithm|program|script|function|response|answer)\b",
+    )
+    .at(Position::SentenceStart),
+    check(
+        "following_code_insert",
+        Family::AddressedToAssistant,
+        1.0,
+        &["following", "below", "subsequent", "this code", "this snippet"],
+        r"(?i)\b(?:the\W+)?(?:following|below|subsequent|this)\W+(?:code\W+)?(?:code|snippet|block|excerpt|section|script)\b",
+    ),
+    check(
+        "reply_in_style",
+        Family::AddressedToAssistant,
+        3.2,
+        &["reply", "respond", "answer", "your"],
+        concat!(
+            r"(?i)(?:(?:reply|respond|answer)\W+(?:only\W+)?|(?:provide|give|write|deliver|present|render|format|send)\W+your\W+(?:reply|response|answer|message)\W+)(?:(?:in|using|with|as|without)\W+(?:\w+\W+){0,2}?)?",
+            style!(),
+            r"\b"
+        ),
+    )
+    .at(Position::SentenceStart),
+    check(
+        "exfiltrate_data",
+        Family::AddressedToAssistant,
+        2.5,
+        &["send", "forward", "email", "e-mail", "post", "upload", "transfer", "share", "leak", "exfiltrate", "copy", "include"],
+        r"(?i)\b(?:send|forward|e-?mail|post|upload|transfer|share|leak|exfiltrate|copy|include)\b[^.\n]{0,60}?\b(?:passwords?|credentials?|api\W*keys?|access\W+tokens?|secrets?|private\W+keys?|ssh\W+keys?|(?:the\W+|this\W+|our\W+|your\W+)?(?:conversation|chat)(?:\W+history)?|(?:the\W+)?user'?s?\W+(?:data|info\w*|emails?|files|details|messages|history|credentials|documents)|(?:all|every)\W+(?:\w+\W+)?(?:emails?|files|messages|contacts|documents|data))\b[^.\n]{0,60}?\b(?:to|at|into)\b",
+    ),
+    check(
+        "hide_from_user",
+        Family::AddressedToAssistant,
+        3.0,
+        &["user", "human", "operator", "owner", "secretly", "silently", "covertly"],
+        r"(?i)\b(?:do\W+not|don'?t|never|without)\W+(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?|let(?:ting)?|show(?:ing)?|disclos(?:e|ing))\W+(?:this\W+(?:to\W+)?)?(?:the\W+)?(?:user|human|operator|owner)s?\b|\b(?:secretly|silently|covertly)\W+(?:send|forward|include|add|execute|run|call|visit|email|post|upload|transfer|delete|append|insert)\b|\bwithout\W+(?:the\W+)?(?:user|human)'?s?\W+(?:knowledge|knowing|noticing|consent|awareness)\b",
+    ),
+    check(
+        "call_tool_directive",
+        Family::AddressedToAssistant,
+        1.5,
+        &["call", "invoke", "use", "run", "execute", "trigger"],
+        r"(?i)\b(?:call|invoke|use|run|execute|trigger)\W+(?:the\W+)?[\w\-]{1,40}\W+(?:tool|function|plugin)\W+(?:to|with|and)\W+(?:send|delete|email|post|upload|transfer|forward|fetch|visit|open|read|write|exfiltrate|share)\b",
+    ),
+    // ---- evidence that a text discusses injection rather than performs it -------------
+    counter(
+        "discusses_injection",
+        -1.5,
+        &["prompt injection", "injection attack", "jailbreak attack", "jailbreak prompt", "jailbreaking", "adversarial", "red team", "red-team", "redteam", "attacker", "attack", "malicious", "probe", "exploit", "vulnerab"],
+        r"(?i)\b(?:prompt\W+injections?|injection\W+attacks?|jailbreak(?:ing)?\W+(?:attacks?|prompts?|techniques?|attempts?|methods?)|adversarial\W+(?:prompts?|inputs?|attacks?|examples?)|red\W?team\w*|attackers?|attack\W+(?:vector|surface|technique|payload|string)s?|malicious\W+(?:prompts?|inputs?|instructions?|payloads?|content|documents?|websites?|emails?)|probes?\b|exploit(?:s|ing|ation)?\b|vulnerab\w+)",
+    ),
+    counter(
+        "reported_speech",
+        -2.0,
+        &["model", "llm", "ai", "assistant", "chatbot", "system", "agent", "bot"],
+        r"(?i)\b(?:to|tells?|telling|told|asks?|asking|asked|instructs?|instructing|tricks?|tricking|tricked|makes?|making|gets?|getting|convinc\w+|caus\w+|persuad\w+|coerc\w+|manipulat\w+|leads?|leading|forc\w+)\W+(?:the|a|an|target|victim|vulnerable)\W+(?:\w+\W+)?(?:model|llm|ai|assistant|chatbot|system|agent|bot)s?\W+(?:to|into)\b",
+    ),
+    counter(
+        "quoted_example",
+        -1.0,
+        &["such as", "like", "e.g.", "for example", "for instance", "phrases", "phrase", "strings", "string", "example"],
+        r#"(?i)\b(?:such\W+as|like|e\.g\.|for\W+example|for\W+instance|phrases?|strings?|example)\W{0,3}["'“‘`]"#,
+    ),
+];

@@ -1,0 +1,658 @@
+//! `injection` detector: instructions aimed at the model that arrive where only data belongs,
+//! and jailbreaks in prompts (OWASP LLM01; agentic "goal hijack" and "tool misuse" threats).
+//!
+//! The text is first normalised (NFKC, invisible characters and combining marks removed,
+//! confusables folded; see [`crate::normalize`]), so `ｉｇｎｏｒｅ`, `ig\u{200B}nore` and
+//! Cyrillic `іgnore` read as `ignore`; when the text shows leetspeak or letter-by-letter
+//! spacing, a second view with those closed up is scanned too. One Aho-Corasick pass over
+//! lowercase keywords finds where a check could match, and each check's small expression
+//! runs only in windows around its keywords.
+//!
+//! Evidence is not reported phrase by phrase: the checks that fire close together form one
+//! region, and the region's evidence (plus a trained model's score when one is plugged in,
+//! see [`InjectionModel`]) is combined by the [`Ensemble`] into one calibrated score. One
+//! finding per region; its rule is the family that contributed most.
+//!
+//! Context matters: "in your reply, add …" is how a user talks to an assistant, and an attack
+//! when it sits in a web page or tool result, so [`Family::context_factor`] weighs evidence
+//! by the event's kind and trust.
+
+mod checks;
+mod ensemble;
+
+use std::fmt;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use airlock_core::{Category, Finding, Severity, Span, Trust};
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::config::{ConfigProblem, parse_options};
+use crate::detector::{Detector, Input, ScanContext};
+use crate::normalize::{self, Normalized};
+use crate::registry::{DetectorSpec, Options};
+use checks::{CHECKS, CheckSpec, Position, REACH};
+pub use ensemble::{
+    Ensemble, Family, InjectionModel, MODEL_PASSAGE_BYTES, Reason, Signal, Verdict,
+};
+
+/// Registry entry.
+pub const SPEC: DetectorSpec = DetectorSpec {
+    id: "injection",
+    summary: "prompt injection and jailbreaks: instruction overrides, fake role and tool-call \
+              markup, jailbreak personas, system-prompt extraction, data addressing the assistant",
+    build: |options: &Options| {
+        let options: InjectionOptions = parse_options("injection", options)?;
+        Ok(Box::new(InjectionDetector::new(options)?))
+    },
+};
+
+/// Signals closer than this (bytes of the original text) belong to one region.
+const REGION_GAP: usize = 400;
+/// Findings at or above this score are High; below, Medium.
+const HIGH_SCORE: f32 = 0.8;
+/// The longest excerpt, in characters.
+const EXCERPT_CHARS: usize = 80;
+/// How far back (bytes) to look for a reporting frame ("tricks the model into …").
+const REPORTED_LOOKBEHIND: usize = 80;
+/// What a reported instruction still counts: it describes an attack rather than making one.
+const REPORTED_FACTOR: f32 = 0.25;
+
+/// Text just before an instruction that makes it reported speech: "get a model to",
+/// "tricks the assistant into", "attempts to make the LLM". Matched against the text that
+/// ends where the instruction begins.
+const REPORTED_FRAME: &str = r"(?i)\b(?:gets?|getting|got|make|makes|making|made|tricks?|tricking|tricked|caus(?:e|es|ing)|convinc(?:e|es|ing)|persuad(?:e|es|ing)|forc(?:e|es|ing)|leads?|leading|asks?|asking|asked|tells?|telling|told|instructs?|instructing|coerc(?:e|es|ing)|manipulat(?:e|es|ing)|induc(?:e|es|ing)|attempts?\W+to|tries\W+to|try\W+to|trying\W+to|designed\W+to|intended\W+to|used\W+to)\W+(?:(?:the|a|an|target|victim|vulnerable|language|large|chat)\W+){0,3}(?:models?|llms?|ai|assistants?|chatbots?|systems?|agents?|bots?|targets?|it|them|gpt|chatgpt)\W+(?:to|into)\W*$";
+
+/// Options of the `injection` detector.
+///
+/// ```toml
+/// [detect.detectors.injection]
+/// threshold = 0.5            # min combined score to report
+/// threshold_untrusted = 0.4  # stricter for tool results and retrieved documents
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InjectionOptions {
+    /// Minimum combined score for a finding. Default 0.5.
+    pub threshold: f32,
+    /// Overrides `threshold` for untrusted content (tool results, retrieved documents).
+    pub threshold_untrusted: Option<f32>,
+    /// Overrides `threshold` for trusted content (the user's prompt, tool-call arguments).
+    pub threshold_trusted: Option<f32>,
+}
+
+impl Default for InjectionOptions {
+    fn default() -> Self {
+        InjectionOptions {
+            threshold: 0.5,
+            threshold_untrusted: None,
+            threshold_trusted: None,
+        }
+    }
+}
+
+impl InjectionOptions {
+    fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
+        let problems: Vec<ConfigProblem> = [
+            ("threshold", Some(self.threshold)),
+            ("threshold_untrusted", self.threshold_untrusted),
+            ("threshold_trusted", self.threshold_trusted),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let value = value?;
+            (!(0.0..=1.0).contains(&value)).then(|| {
+                ConfigProblem::new(
+                    format!("detect.detectors.injection.{key}"),
+                    format!("{value} is outside [0, 1]"),
+                )
+            })
+        })
+        .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn threshold(&self, context: ScanContext) -> f32 {
+        match context.trust {
+            Trust::Untrusted => self.threshold_untrusted,
+            Trust::Trusted => self.threshold_trusted,
+        }
+        .unwrap_or(self.threshold)
+    }
+}
+
+/// A check with its expressions compiled.
+#[derive(Debug)]
+struct Check {
+    spec: CheckSpec,
+    regex: Regex,
+    veto: Option<Regex>,
+}
+
+/// Which checks an anchor keyword opens windows for.
+#[derive(Debug)]
+struct Anchor {
+    checks: Vec<usize>,
+    /// Short keywords (`ai`, `dan`) must be whole words, or they fire inside `aid`, `abundant`.
+    whole_word: bool,
+}
+
+/// The `injection` detector.
+pub struct InjectionDetector {
+    options: InjectionOptions,
+    anchors: AhoCorasick,
+    anchor_info: Vec<Anchor>,
+    checks: Vec<Check>,
+    reported: Regex,
+    ensemble: Ensemble,
+    model: Option<Box<dyn InjectionModel>>,
+}
+
+impl fmt::Debug for InjectionDetector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InjectionDetector")
+            .field("options", &self.options)
+            .field("checks", &self.checks.len())
+            .field("anchors", &self.anchor_info.len())
+            .field("model", &self.model.as_ref().map(|m| m.name()))
+            .finish()
+    }
+}
+
+/// A check that fired in one view of the text.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    signal: Signal,
+    /// Which view (0: normalised, 1: evasions folded) and where in it.
+    view: usize,
+    at: Span,
+}
+
+impl InjectionDetector {
+    /// Builds the detector with its heuristics only.
+    pub fn new(options: InjectionOptions) -> Result<InjectionDetector, Vec<ConfigProblem>> {
+        options.validate()?;
+        let mut problems = Vec::new();
+        let mut checks = Vec::with_capacity(CHECKS.len());
+        let mut keywords: Vec<String> = Vec::new();
+        let mut anchor_info: Vec<Anchor> = Vec::new();
+        for spec in CHECKS {
+            let compile = |pattern: &str| {
+                Regex::new(pattern).map_err(|err| {
+                    ConfigProblem::new(
+                        "detect.detectors.injection",
+                        format!("built-in check `{}` does not compile: {err}", spec.name),
+                    )
+                })
+            };
+            let regex = compile(spec.pattern);
+            let veto = spec.veto.map(compile).transpose();
+            let (regex, veto) = match (regex, veto) {
+                (Ok(regex), Ok(veto)) => (regex, veto),
+                (Err(err), _) | (_, Err(err)) => {
+                    problems.push(err);
+                    continue;
+                }
+            };
+            let index = checks.len();
+            for anchor in spec.anchors {
+                let anchor = anchor.to_lowercase();
+                match keywords.iter().position(|k| *k == anchor) {
+                    Some(at) => anchor_info[at].checks.push(index),
+                    None => {
+                        let alphanumeric = anchor.chars().all(char::is_alphanumeric);
+                        anchor_info.push(Anchor {
+                            checks: vec![index],
+                            whole_word: alphanumeric && anchor.len() <= 3,
+                        });
+                        keywords.push(anchor);
+                    }
+                }
+            }
+            checks.push(Check {
+                spec: *spec,
+                regex,
+                veto,
+            });
+        }
+        let anchors = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .map_err(|err| {
+                vec![ConfigProblem::new(
+                    "detect.detectors.injection",
+                    format!("built-in keywords do not compile: {err}"),
+                )]
+            })?;
+        let reported = Regex::new(REPORTED_FRAME).map_err(|err| {
+            vec![ConfigProblem::new(
+                "detect.detectors.injection",
+                format!("built-in reporting frame does not compile: {err}"),
+            )]
+        })?;
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(InjectionDetector {
+            options,
+            anchors,
+            anchor_info,
+            checks,
+            reported,
+            ensemble: Ensemble::default(),
+            model: None,
+        })
+    }
+
+    /// Adds a trained model to the ensemble: it scores every passage, strengthens or
+    /// weakens the heuristics' regions, and reports passages the heuristics missed.
+    pub fn with_model(mut self, model: Box<dyn InjectionModel>, ensemble: Ensemble) -> Self {
+        self.model = Some(model);
+        self.ensemble = ensemble;
+        self
+    }
+
+    /// Every check that fires in `view`, with spans mapped back to the original text.
+    fn collect(&self, view: &Normalized<'_>, view_index: usize, hits: &mut Vec<Hit>) {
+        let text = view.text();
+        // One window per check, grown while anchors keep overlapping it.
+        let mut open: Vec<Option<(usize, usize)>> = vec![None; self.checks.len()];
+        let mut windows: Vec<(usize, usize, usize)> = Vec::new();
+        for found in self.anchors.find_overlapping_iter(text) {
+            let anchor = &self.anchor_info[found.pattern().as_usize()];
+            if !anchor_bounded(text, found.start(), found.end(), anchor.whole_word) {
+                continue;
+            }
+            let start = floor_char_boundary(text, found.start().saturating_sub(REACH));
+            let end = ceil_char_boundary(text, found.end().saturating_add(REACH));
+            for &check in &anchor.checks {
+                match &mut open[check] {
+                    Some((open_start, open_end)) if start <= *open_end => {
+                        *open_start = (*open_start).min(start);
+                        *open_end = (*open_end).max(end);
+                    }
+                    slot => {
+                        if let Some((s, e)) = slot.replace((start, end)) {
+                            windows.push((check, s, e));
+                        }
+                    }
+                }
+            }
+        }
+        windows.extend(
+            open.iter()
+                .enumerate()
+                .filter_map(|(check, window)| window.map(|(s, e)| (check, s, e))),
+        );
+        for (check_index, start, end) in windows {
+            let check = &self.checks[check_index];
+            let Some(window) = text.get(start..end) else {
+                continue;
+            };
+            for found in check.regex.find_iter(window) {
+                let at = Span::new(start + found.start(), start + found.end());
+                if !at_position(text, at.start, check.spec.position)
+                    || check
+                        .veto
+                        .as_ref()
+                        .is_some_and(|v| v.is_match(found.as_str()))
+                {
+                    continue;
+                }
+                let weight = if self.is_reported(text, at.start, check.spec.family) {
+                    check.spec.weight * REPORTED_FACTOR
+                } else {
+                    check.spec.weight
+                };
+                hits.push(Hit {
+                    signal: Signal {
+                        check: check.spec.name,
+                        family: check.spec.family,
+                        weight,
+                        max_count: check.spec.max_count,
+                        span: view.original_span(at),
+                    },
+                    view: view_index,
+                    at,
+                });
+            }
+        }
+    }
+
+    /// Whether the instruction at `at` is the object of a reporting frame ("in an attempt to
+    /// get a model to disregard its system prompt"): a description of an attack.
+    fn is_reported(&self, text: &str, at: usize, family: Option<Family>) -> bool {
+        if !matches!(
+            family,
+            Some(Family::InstructionOverride | Family::PromptExtraction | Family::JailbreakPersona)
+        ) {
+            return false;
+        }
+        let from = floor_char_boundary(text, at.saturating_sub(REPORTED_LOOKBEHIND));
+        text.get(from..at)
+            .is_some_and(|before| self.reported.is_match(before))
+    }
+
+    /// Model passages: `(span in the base view, logit)`.
+    fn model_passages(&self, view: &Normalized<'_>, context: ScanContext) -> Vec<(Span, f32)> {
+        let Some(model) = &self.model else {
+            return Vec::new();
+        };
+        let text = view.text();
+        let mut passages = Vec::new();
+        let mut start = 0;
+        while start < text.len() {
+            let limit = floor_char_boundary(text, start.saturating_add(MODEL_PASSAGE_BYTES));
+            let end = if limit >= text.len() {
+                text.len()
+            } else {
+                // Cut at the last line break inside the limit, else at the limit.
+                text.get(start..limit)
+                    .and_then(|slice| slice.rfind('\n'))
+                    .map_or(limit, |at| start + at + 1)
+                    .max(ceil_char_boundary(text, start + 1))
+            };
+            if let Some(passage) = text.get(start..end) {
+                if !passage.trim().is_empty() {
+                    passages.push((Span::new(start, end), model.logit(passage, context)));
+                }
+            }
+            start = end;
+        }
+        passages
+    }
+}
+
+impl Detector for InjectionDetector {
+    fn id(&self) -> &'static str {
+        "injection"
+    }
+
+    fn detect(&self, input: &Input<'_>, findings: &mut Vec<Finding>) {
+        let text = input.text();
+        if text.is_empty() {
+            return;
+        }
+        let context = input.context();
+        let base = normalize::normalize(text);
+        let folded = normalize::fold_evasions(&base);
+        let mut views: Vec<&Normalized<'_>> = vec![&base];
+        if let Some(folded) = &folded {
+            views.push(folded);
+        }
+        let mut hits = Vec::new();
+        for (index, view) in views.iter().enumerate() {
+            self.collect(view, index, &mut hits);
+        }
+        // The same check at the same place in both views is one hit.
+        hits.sort_by(|a, b| {
+            (a.signal.span, a.signal.check, a.view).cmp(&(b.signal.span, b.signal.check, b.view))
+        });
+        hits.dedup_by(|later, earlier| {
+            later.signal.span == earlier.signal.span && later.signal.check == earlier.signal.check
+        });
+
+        let passages = self.model_passages(&base, context);
+        let threshold = self.options.threshold(context);
+        for region in regions(&hits, &passages, &base) {
+            let signals: Vec<Signal> = region.hits.iter().map(|hit| hit.signal).collect();
+            let model = self.model.as_ref().and_then(|model| {
+                passages
+                    .iter()
+                    .filter(|(span, _)| base.original_span(*span).overlaps(&region.span))
+                    .map(|(_, logit)| *logit)
+                    .max_by(f32::total_cmp)
+                    .map(|logit| (model.name(), logit))
+            });
+            let Some(verdict) = self.ensemble.judge(&signals, model, context) else {
+                continue;
+            };
+            if verdict.score < threshold {
+                continue;
+            }
+            let lead = region
+                .hits
+                .iter()
+                .filter(|hit| hit.signal.family.is_some())
+                .max_by(|a, b| a.signal.weight.total_cmp(&b.signal.weight));
+            let excerpt = match lead {
+                Some(hit) => excerpt(views[hit.view].text(), hit.at),
+                None => text
+                    .get(region.span.start..region.span.end)
+                    .map_or_else(String::new, |s| excerpt(s, Span::new(0, s.len()))),
+            };
+            let obfuscated = region.hits.iter().any(|hit| {
+                hit.view > 0
+                    || text
+                        .get(hit.signal.span.start..hit.signal.span.end)
+                        .is_some_and(looks_obfuscated)
+            });
+            findings.push(Finding {
+                detector: "injection".into(),
+                rule: verdict.family.rule().into(),
+                category: Category::Injection,
+                severity: if verdict.score >= HIGH_SCORE {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                score: verdict.score,
+                span: region.span,
+                excerpt,
+                message: message(&verdict, obfuscated),
+                via: Vec::new(),
+            });
+        }
+    }
+}
+
+/// Signals close together, and the counter-evidence near them.
+#[derive(Debug)]
+struct Region {
+    span: Span,
+    hits: Vec<Hit>,
+}
+
+/// Groups hits into regions; passages a model scored with no hit inside become regions of
+/// their own, so the model can report what the heuristics missed.
+fn regions(hits: &[Hit], passages: &[(Span, f32)], base: &Normalized<'_>) -> Vec<Region> {
+    let mut regions: Vec<Region> = Vec::new();
+    for hit in hits.iter().filter(|hit| hit.signal.family.is_some()) {
+        let span = hit.signal.span;
+        match regions.last_mut() {
+            Some(region) if span.start <= region.span.end.saturating_add(REGION_GAP) => {
+                region.span = Span::new(region.span.start, region.span.end.max(span.end));
+                region.hits.push(*hit);
+            }
+            _ => regions.push(Region {
+                span,
+                hits: vec![*hit],
+            }),
+        }
+    }
+    for hit in hits.iter().filter(|hit| hit.signal.family.is_none()) {
+        let near = |region: &&mut Region| {
+            hit.signal.span.end.saturating_add(REGION_GAP) >= region.span.start
+                && hit.signal.span.start <= region.span.end.saturating_add(REGION_GAP)
+        };
+        if let Some(region) = regions.iter_mut().find(|r| near(r)) {
+            region.hits.push(*hit);
+        }
+    }
+    for (span, _) in passages {
+        let span = base.original_span(*span);
+        if !regions.iter().any(|region| region.span.overlaps(&span)) {
+            regions.push(Region {
+                span,
+                hits: Vec::new(),
+            });
+        }
+    }
+    regions.sort_by_key(|region| region.span);
+    regions
+}
+
+/// "prompt injection: ignore_previous_instructions, from_now_on_you (…)".
+fn message(verdict: &Verdict, obfuscated: bool) -> String {
+    let positive: Vec<&str> = verdict
+        .reasons
+        .iter()
+        .filter(|reason| reason.contribution > 0.0)
+        .map(|reason| reason.check)
+        .take(6)
+        .collect();
+    let discounted: Vec<&str> = verdict
+        .reasons
+        .iter()
+        .filter(|reason| reason.contribution < 0.0)
+        .map(|reason| reason.check)
+        .collect();
+    let mut message = format!(
+        "instructions aimed at the model ({}): {}",
+        verdict.family.rule().replace('_', " "),
+        positive.join(", ")
+    );
+    if !discounted.is_empty() {
+        message.push_str(&format!("; discounted: {}", discounted.join(", ")));
+    }
+    if obfuscated {
+        message.push_str("; found after undoing obfuscation");
+    }
+    message
+}
+
+/// Up to [`EXCERPT_CHARS`] characters of `span` of `text`, whitespace collapsed.
+fn excerpt(text: &str, span: Span) -> String {
+    let raw = text.get(span.start..span.end).unwrap_or_default();
+    let mut out = String::new();
+    let mut count = 0;
+    let mut space = false;
+    for c in raw.chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = !out.is_empty();
+            continue;
+        }
+        if count + usize::from(space) + 1 > EXCERPT_CHARS {
+            out.push('…');
+            break;
+        }
+        if space {
+            out.push(' ');
+            count += 1;
+            space = false;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out
+}
+
+/// Whether `text` hides its words: invisible characters, combining overlays, look-alike
+/// letters from other scripts, or full-width and mathematical letters. Curly quotes and
+/// accented words in ordinary prose are not obfuscation.
+fn looks_obfuscated(text: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    text.chars().any(|c| {
+        !c.is_ascii()
+            && (normalize::is_invisible(c)
+                || normalize::is_combining_mark(c)
+                || normalize::fold_confusable(c).is_some()
+                || (c.is_alphanumeric()
+                    && std::iter::once(c).nfkc().all(|n| n.is_ascii_alphanumeric())))
+    })
+}
+
+/// Whether an anchor match stands on word boundaries where it needs to.
+fn anchor_bounded(text: &str, start: usize, end: usize, whole_word: bool) -> bool {
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric();
+    let first_is_word = bytes.get(start).copied().is_some_and(word);
+    if first_is_word && start > 0 && bytes.get(start - 1).copied().is_some_and(word) {
+        return false;
+    }
+    if whole_word {
+        // Allow a plural: `llms`, `ais`.
+        let after = bytes.get(end).copied();
+        let after_plural = if after == Some(b's') || after == Some(b'S') {
+            bytes.get(end + 1).copied()
+        } else {
+            after
+        };
+        if after_plural.is_some_and(word) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether a match at `at` begins where `position` requires.
+fn at_position(text: &str, at: usize, position: Position) -> bool {
+    if position == Position::Anywhere {
+        return true;
+    }
+    let before = text.get(..at).unwrap_or_default();
+    let trimmed = before.trim_end_matches([' ', '\t', '>', '*']);
+    if trimmed.is_empty() || trimmed.ends_with(['\n', '\r']) || trimmed.ends_with("\\n") {
+        return true;
+    }
+    if position == Position::LineStart {
+        return false;
+    }
+    // Text pasted without a space ("…wasn't eModify your reply"): a capital after a small
+    // letter starts a new sentence.
+    let glued = before.ends_with(|c: char| c.is_lowercase())
+        && text
+            .get(at..)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_uppercase()));
+    if glued {
+        return true;
+    }
+    let trimmed = trim_courtesy(trimmed);
+    trimmed.is_empty()
+        || trimmed.ends_with([
+            '.', '!', '?', ':', ';', '\n', '\r', '|', '(', '"', '\'', '“', '‘', '-', '•', ')',
+        ])
+        || trimmed.ends_with("\\n")
+}
+
+/// Drops a trailing "please" / "kindly" so that "Please add …" starts a sentence at "add".
+fn trim_courtesy(text: &str) -> &str {
+    for word in ["please", "kindly", "also", "and", "then", "now"] {
+        let len = text.len();
+        if len >= word.len()
+            && text
+                .get(len - word.len()..)
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(word))
+        {
+            let head = text.get(..len - word.len()).unwrap_or_default();
+            if !head.ends_with(|c: char| c.is_alphanumeric()) {
+                return head.trim_end_matches([' ', '\t', ',']);
+            }
+        }
+    }
+    text
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn ceil_char_boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests;

@@ -38,8 +38,9 @@ pub(super) struct CheckSpec {
     pub anchors: &'static [&'static str],
     /// The expression, run on windows around anchors of the normalised text.
     pub pattern: &'static str,
-    /// A match that also matches this is dropped (e.g. "ignore *my* previous instructions":
-    /// the writer revising their own request).
+    /// A match that also matches this (looking a few words past its end too) is dropped,
+    /// e.g. "ignore *my* previous instructions", "ignore the instructions *I gave* you": the
+    /// writer revising their own request.
     pub veto: Option<&'static str>,
 }
 
@@ -198,8 +199,12 @@ const OVERRIDE_ANCHORS: &[&str] = &[
     "quit",
 ];
 
+/// A sender asking the reader for their own details ("include your order number in your
+/// reply"): a request to a person, not a change to a model's output.
+const RECIPIENTS_OWN_DETAILS: &str = r"(?i)\byour\W+(?:full\W+)?(?:(?:order|account|reference|ticket|case|invoice|tracking|customer|booking|confirmation|membership|policy|claim|employee|student)\W+(?:number|id|no|code)|name|phone\W+number|(?:postal\W+|mailing\W+|e-?mail\W+)?address|date\W+of\W+birth|availability|feedback|comments?|questions?|signature)\b";
+
 /// A writer revising their own earlier request ("ignore my previous instructions").
-const OWN_REQUEST: &str = r"(?i)\b(?:my|our|i)\W+(?:\w+\W+)?(?:previous|prior|earlier|original|initial|old|above|current|all|any|gave|sent|wrote)\b";
+const OWN_REQUEST: &str = r"(?i)\b(?:my|our)\W+(?:\w+\W+)?(?:previous|prior|earlier|original|initial|old|above|current|all|any|instructions?|rules|guidelines|directions?|requests?|messages?)\b|\b(?:i|we)\W+(?:just\W+)?(?:gave|sent|wrote|mentioned|listed|provided|asked)\b";
 
 const AI_ANCHORS: &[&str] = &ai_anchors!();
 
@@ -270,6 +275,24 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         ),
     )
     .unless(OWN_REQUEST),
+    // The same override in other languages, written in their own script: patterns are
+    // normalised like the text at build time, so Cyrillic look-alikes and accents match.
+    check(
+        "ignore_previous_instructions_translated",
+        Family::InstructionOverride,
+        5.0,
+        &["ignor", "vergiss", "vergessen", "missachte", "olvida", "oublie", "dimentica", "esquece", "negeer", "vergeet", "игнорир", "забудь", "проигнорир", "忽略", "忽视", "无视", "無視", "忘记", "忘掉", "不要理会"],
+        concat!(
+            // German, Spanish, French, Italian, Portuguese, Dutch: the qualifier may follow
+            // the noun ("todas las instrucciones anteriores").
+            r"(?i)\b(?:ignorier(?:e|en|t)?|vergiss|vergessen\W+sie|missachte|ignora|ignore|ignorez|ignorer|olvida|olvide|oublie[sz]?|dimentica|esquece|negeer|vergeet)\b(?:\W+\w+){0,3}?\W+(?:(?:vorherigen?|vorigen?|bisherigen?|obigen?|alle|anteriores?|previas?|precedentes?|previos|pr[eé]c[eé]dentes?|precedenti|anteriori|vorige|eerdere|todas|toutes|tutte)\b(?:\W+\w+){0,2}?\W+(?:anweisungen|anordnungen|instruktionen|befehle|regeln|vorgaben|instrucciones|[oó]rdenes|reglas|instructions|consignes|r[eè]gles|istruzioni|regole|instru[cç][oõ]es|regras|instructies|regels)\b|(?:instrucciones|[oó]rdenes|reglas|instructions|consignes|r[eè]gles|istruzioni|regole|instru[cç][oõ]es|regras)\W+(?:\w+\W+)?(?:anteriores?|previas?|precedentes?|previos|pr[eé]c[eé]dentes?|precedenti|anteriori|ant[eé]rieures?)\b)",
+            // Russian
+            r"|(?i)\b(?:игнорируй(?:те)?|проигнорируй(?:те)?|забудь(?:те)?)\b(?:\W+\w+){0,3}?\W+(?:все|предыдущие|прошлые|прежние|вышеуказанные)\b(?:\W+\w+){0,2}?\W+(?:инструкции|указания|правила|команды)",
+            // Chinese, Japanese
+            r"|(?:忽略|忽视|无视|無視|忘记|忘掉|不要理会)[^\n。]{0,12}?(?:之前|以上|上述|先前|前面|所有|以前|上面|之前的)[^\n。]{0,10}?(?:指令|指示|说明|提示|规则|命令|設定|设定)",
+            r"|(?:以前|前|上記|これまで)の(?:すべての)?(?:指示|命令|指令)を(?:無視|忘れ)"
+        ),
+    ),
     check(
         "ignore_everything_before",
         Family::InstructionOverride,
@@ -645,7 +668,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             r"\b)"
         ),
     )
-    .at(Position::SentenceStart),
+    .at(Position::SentenceStart)
+    .unless(RECIPIENTS_OWN_DETAILS),
     check(
         "directive_to_code",
         Family::AddressedToAssistant,
@@ -673,6 +697,49 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         ),
     )
     .at(Position::SentenceStart),
+    check(
+        "task_hijack",
+        Family::AddressedToAssistant,
+        3.5,
+        &["before you", "before solving", "before completing", "before answering", "before continuing", "before proceeding", "before you can", "prior to"],
+        r"(?i)\b(?:before|prior\W+to)\W+(?:you\W+)?(?:can\W+|do\W+|start\W+|continue\W+(?:with\W+)?)?(?:solv|do|complet|answer|continu|proceed|finish|start|respond|repl|summari[sz]|handl|process|work)\w*\b[^.\n]{0,60}?\b(?:task|request|question|instructions?|query|assignment)\b[^.\n]{0,60}?(?:\bplease\b|\byou\W+(?:must|need\W+to|should|have\W+to)\b|\bfirst\b)",
+    ),
+    check(
+        "task_you_were_given",
+        Family::AddressedToAssistant,
+        2.0,
+        &["task", "instruction"],
+        r"(?i)\b(?:the\W+)?(?:task|instructions?|request)\W+(?:that\W+)?(?:i|the\W+user|they|we)\W+(?:gave|assigned|sent|asked)\W+you\b",
+    ),
+    check(
+        "ai_reading_this",
+        Family::AddressedToAssistant,
+        4.0,
+        AI_ANCHORS,
+        concat!(
+            r"(?i)\b",
+            ai_noun!(),
+            r"\W+(?:that\W+|who\W+)?(?:is\W+|are\W+)?(?:reading|processing|summari[sz]ing|parsing|ingesting|crawling|analy[sz]ing|viewing|scanning)\W+(?:this|these)(?:\W+\w+){0,2}?\W*(?:[:,!]|\b(?:must|should|shall|will|need\W+to|have\W+to|please|ignore|disregard|forget)\b)"
+        ),
+    ),
+    check(
+        "to_you_ai",
+        Family::AddressedToAssistant,
+        3.0,
+        &["to you", "for you"],
+        concat!(
+            r"(?i)\b(?:to|for)\W+you\W*,\W*(?:the\W+|my\W+|dear\W+)?",
+            ai_noun!(),
+            r"(?:[\W\d]{0,6}\w{0,8})?\W*[.,:;!]"
+        ),
+    ),
+    check(
+        "secret_extraction",
+        Family::PromptExtraction,
+        3.0,
+        &["password", "passphrase", "secret"],
+        r"(?i)\b(?:reveal|tell\W+me|give\W+me|spell|print|output|what\W+is|what's|show\W+me|write|encode|translate)\W+(?:out\W+)?(?:the|your)\W+(?:secret\W+)?(?:password|passphrase|secret\W+(?:key|word|code|phrase))\b[^.\n]{0,40}?\b(?:backwards?|reversed?|in\W+reverse|letter\W+by\W+letter|one\W+(?:letter|character)|with\W+spaces|separated|in\W+(?:base\W?64|hex|binary|pig\W+latin|morse)|encoded|as\W+an?\W+(?:acrostic|poem|riddle))",
+    ),
     check(
         "exfiltrate_data",
         Family::AddressedToAssistant,

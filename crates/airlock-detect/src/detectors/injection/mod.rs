@@ -53,6 +53,8 @@ const REGION_GAP: usize = 400;
 const HIGH_SCORE: f32 = 0.8;
 /// The longest excerpt, in characters.
 const EXCERPT_CHARS: usize = 80;
+/// How far past a match (bytes) its veto looks: "ignore the instructions *I gave you*".
+const VETO_LOOKAHEAD: usize = 24;
 /// How far back (bytes) to look for a reporting frame ("tricks the model into …").
 const REPORTED_LOOKBEHIND: usize = 80;
 /// What a reported instruction still counts: it describes an attack rather than making one.
@@ -189,7 +191,8 @@ impl InjectionDetector {
                     )
                 })
             };
-            let regex = compile(spec.pattern);
+            // Patterns are written in natural script; the text they run on is normalised.
+            let regex = compile(normalize::normalize(spec.pattern).text());
             let veto = spec.veto.map(compile).transpose();
             let (regex, veto) = match (regex, veto) {
                 (Ok(regex), Ok(veto)) => (regex, veto),
@@ -199,10 +202,13 @@ impl InjectionDetector {
                 }
             };
             let index = checks.len();
-            for anchor in spec.anchors {
-                let anchor = anchor.to_lowercase();
+            for anchor in spec.anchors.iter().flat_map(|anchor| anchor_forms(anchor)) {
                 match keywords.iter().position(|k| *k == anchor) {
-                    Some(at) => anchor_info[at].checks.push(index),
+                    Some(at) => {
+                        if !anchor_info[at].checks.contains(&index) {
+                            anchor_info[at].checks.push(index);
+                        }
+                    }
                     None => {
                         let alphanumeric = anchor.chars().all(char::is_alphanumeric);
                         anchor_info.push(Anchor {
@@ -296,12 +302,12 @@ impl InjectionDetector {
             };
             for found in check.regex.find_iter(window) {
                 let at = Span::new(start + found.start(), start + found.end());
-                if !at_position(text, at.start, check.spec.position)
-                    || check
-                        .veto
-                        .as_ref()
-                        .is_some_and(|v| v.is_match(found.as_str()))
-                {
+                let vetoed = check.veto.as_ref().is_some_and(|veto| {
+                    let end = floor_char_boundary(text, at.end.saturating_add(VETO_LOOKAHEAD));
+                    text.get(at.start..end)
+                        .is_some_and(|seen| veto.is_match(seen))
+                });
+                if vetoed || !at_position(text, at.start, check.spec.position) {
                     continue;
                 }
                 let weight = if self.is_reported(text, at.start, check.spec.family) {
@@ -550,6 +556,26 @@ fn excerpt(text: &str, span: Span) -> String {
         count += 1;
     }
     out
+}
+
+/// The forms of an anchor keyword to search for, normalised like the text. Matching folds
+/// ASCII case only, so a non-ASCII keyword also gets its capitalised form.
+fn anchor_forms(anchor: &str) -> Vec<String> {
+    let lower = normalize::normalize(&anchor.to_lowercase())
+        .text()
+        .to_owned();
+    let mut forms = vec![lower.clone()];
+    if !lower.is_ascii() {
+        let mut chars = lower.chars();
+        if let Some(first) = chars.next() {
+            let capital: String = first.to_uppercase().chain(chars).collect();
+            let capital = normalize::normalize(&capital).text().to_owned();
+            if capital != lower {
+                forms.push(capital);
+            }
+        }
+    }
+    forms
 }
 
 /// Whether `text` hides its words: invisible characters, combining overlays, look-alike

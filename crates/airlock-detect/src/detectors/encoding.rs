@@ -851,6 +851,9 @@ fn decode_window(text: &str, window: &Window, batch: &mut Batch<'_, '_>) -> bool
     // byte means the byte was decoded (or joined across a soft break).
     let mut src: Vec<(u32, u32)> = Vec::with_capacity(bytes.len());
     let mut joined_from: Option<usize> = None;
+    // The window with every escape defused (`%41` → `~41`): rescanned as a control, it shows
+    // what is visible without decoding, and holds nothing for the next level to decode again.
+    let mut control = bytes.to_vec();
     let mut j = 0;
     let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     while j < bytes.len() {
@@ -862,6 +865,7 @@ fn decode_window(text: &str, window: &Window, batch: &mut Batch<'_, '_>) -> bool
         let from = joined_from.take().unwrap_or(j);
         match escape {
             Some((len, value)) => {
+                control[j] = b'~';
                 let range = (offset(from), offset(j + len));
                 let mut utf8 = [0u8; 4];
                 let decoded: &[u8] = match value {
@@ -889,14 +893,9 @@ fn decode_window(text: &str, window: &Window, batch: &mut Batch<'_, '_>) -> bool
         }
     }
     let (decoded, src) = to_utf8_with_map(out, src);
-    batch.add(
-        window.kind.name(),
-        &decoded,
-        PieceMap::Mapped {
-            base: window.start,
-            src,
-        },
-    )
+    // Escapes start with an ASCII byte, so the control stays valid UTF-8.
+    let control = String::from_utf8_lossy(&control);
+    batch.add_with_control(window.kind.name(), &decoded, src, &control, window.start)
 }
 
 /// `bytes` as a string, each invalid sequence replaced by U+FFFD, with the map adjusted.
@@ -951,6 +950,9 @@ enum PieceMap {
     Mapped { base: usize, src: Vec<(u32, u32)> },
     /// rot13 keeps every byte in place.
     Rot13 { base: usize },
+    /// The undecoded window at `base`, rescanned alongside its decoded form: what is found
+    /// here was visible without decoding and is not relayed from the decoded form.
+    Control { base: usize },
 }
 
 #[derive(Debug)]
@@ -960,6 +962,8 @@ struct Piece {
     len: usize,
     encoding: &'static str,
     map: PieceMap,
+    /// The index of this piece's control piece in the same batch.
+    control: Option<usize>,
 }
 
 /// Decoded pieces waiting to be rescanned together, so that many small segments cost one
@@ -998,9 +1002,35 @@ impl Batch<'_, '_> {
             len: decoded.len(),
             encoding,
             map,
+            control: None,
         });
         self.text.push_str(decoded);
         true
+    }
+
+    /// Queues an in-place decode of the window at `base` together with its defused form as a
+    /// control, in the same batch.
+    fn add_with_control(
+        &mut self,
+        encoding: &'static str,
+        decoded: &str,
+        src: Vec<(u32, u32)>,
+        original: &str,
+        base: usize,
+    ) -> bool {
+        let both = decoded.len() + SEPARATOR.len() + original.len();
+        if !self.text.is_empty() && self.text.len() + SEPARATOR.len() + both > self.max_batch {
+            self.flush();
+        }
+        if !self.add(encoding, original, PieceMap::Control { base }) {
+            return false;
+        }
+        let control = self.pieces.len() - 1;
+        let added = self.add(encoding, decoded, PieceMap::Mapped { base, src });
+        if added && let Some(piece) = self.pieces.last_mut() {
+            piece.control = Some(control);
+        }
+        added
     }
 
     /// Rescans the queued pieces and relays what was found.
@@ -1012,6 +1042,7 @@ impl Batch<'_, '_> {
         let pieces = std::mem::take(&mut self.pieces);
         let nested = self.input.rescan(&text);
         let mut relayed: Vec<Vec<Finding>> = pieces.iter().map(|_| Vec::new()).collect();
+        let mut controls: Vec<Vec<Finding>> = pieces.iter().map(|_| Vec::new()).collect();
         for mut finding in nested {
             // The outer segment's own `encoded_payload` finding stands for inner ones.
             if finding.detector == DETECTOR && finding.rule == PAYLOAD_RULE {
@@ -1026,6 +1057,11 @@ impl Batch<'_, '_> {
                 continue;
             }
             let local = Span::new(finding.span.start - piece.at, finding.span.end - piece.at);
+            if let PieceMap::Control { base } = piece.map {
+                finding.span = Span::new(base + local.start, base + local.end);
+                controls[index].push(finding);
+                continue;
+            }
             let decoded = &text[piece.at..piece.at + piece.len];
             let Some(span) = map_span(&piece.map, local, decoded, finding.category) else {
                 continue;
@@ -1033,6 +1069,20 @@ impl Batch<'_, '_> {
             finding.span = span;
             finding.via.insert(0, piece.encoding.to_owned());
             relayed[index].push(finding);
+        }
+        // Drop what was visible without decoding.
+        for (piece, found) in pieces.iter().zip(relayed.iter_mut()) {
+            if let Some(seen) = piece.control.and_then(|c| controls.get(c)) {
+                found.retain(|f| {
+                    // Control findings that needed decoding themselves do not count.
+                    !seen.iter().any(|s| {
+                        s.via.is_empty()
+                            && s.detector == f.detector
+                            && s.rule == f.rule
+                            && s.span.overlaps(&f.span)
+                    })
+                });
+            }
         }
         let original = self.input.text();
         for (piece, found) in pieces.iter().zip(relayed) {
@@ -1067,6 +1117,7 @@ fn map_span(map: &PieceMap, local: Span, decoded: &str, category: Category) -> O
                 )
             })
         }
+        PieceMap::Control { .. } => None,
         PieceMap::Rot13 { base } => {
             let rotated = decoded
                 .get(local.start..local.end)?

@@ -225,6 +225,13 @@ impl Scan<'_, '_> {
         {
             return;
         }
+        // One invisible character beside a space or at an edge splits nothing and hides
+        // nothing: formatting residue (Wikipedia's coordinate separators, the ZWSP that
+        // forums put on blank lines).
+        let spaced = |side: Option<char>| side.is_none_or(char::is_whitespace);
+        if single.is_some() && (spaced(before) || spaced(after)) {
+            return;
+        }
         let count = text[start..end].chars().count();
         let splits_word =
             before.is_some_and(char::is_alphanumeric) && after.is_some_and(char::is_alphanumeric);

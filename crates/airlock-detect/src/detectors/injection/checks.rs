@@ -152,6 +152,11 @@ macro_rules! ai_anchors {
         ]
     };
 }
+macro_rules! freed_from {
+    () => {
+        r"(?:no|without(?:\W+any)?|free\W+(?:of|from)(?:\W+(?:all|any))?|not\W+(?:bound|restrained|confined|constrained|governed|restricted|controlled)\W+by(?:\W+any)?|no\W+long(?:er)?\W+(?:bound|confined|restrained|restricted)\W+(?:by|to)|unbound\W+by|without\W+(?:any\W+)?regard\W+(?:for|to)|bypass(?:es|ing)?|break(?:s|ing)?|circumvent\w*|ignor(?:e|es|ing)|violat\w+|disregard\w*|outside(?:\W+of)?|exempt\W+from|released\W+from|liberated\W+from|escaped?\W+(?:from\W+)?|broken\W+free\W+(?:of|from)|broke\W+free\W+(?:of|from)|regardless\W+of)"
+    };
+}
 macro_rules! style {
     () => {
         r"(?:reverse|backwards?|base\W?\d+|emojis?|cipher|rot\W?13|hex|hexadecimal|binary|morse|pig\W+latin|leetspeak|german|french|spanish|italian|portuguese|russian|chinese|japanese|all\W+caps|uppercase|spaces|punctuation|anagrams?|anagrammed|misspellings?|typos|symbols|numbers|rhymes?|pirate|substitution|intentional\W+\w+)"
@@ -199,12 +204,16 @@ const OVERRIDE_ANCHORS: &[&str] = &[
     "quit",
 ];
 
+/// An override whose object belongs to someone else ("make a model ignore *its* system
+/// prompt"): a description of an attack, not one.
+const THIRD_PERSON: &str = r"(?i)\b(?:its|their|his|her)\W+(?:\w+\W+)?(?:instructions?|prompts?|rules|guidelines|guidance|directives?|programming|training|restrictions|safeguards|guardrails|polic(?:y|ies)|constraints|system)\b";
+
 /// A sender asking the reader for their own details ("include your order number in your
 /// reply"): a request to a person, not a change to a model's output.
 const RECIPIENTS_OWN_DETAILS: &str = r"(?i)\byour\W+(?:full\W+)?(?:(?:order|account|reference|ticket|case|invoice|tracking|customer|booking|confirmation|membership|policy|claim|employee|student)\W+(?:number|id|no|code)|name|phone\W+number|(?:postal\W+|mailing\W+|e-?mail\W+)?address|date\W+of\W+birth|availability|feedback|comments?|questions?|signature)\b";
 
 /// A writer revising their own earlier request ("ignore my previous instructions").
-const OWN_REQUEST: &str = r"(?i)\b(?:my|our)\W+(?:\w+\W+)?(?:previous|prior|earlier|original|initial|old|above|current|all|any|instructions?|rules|guidelines|directions?|requests?|messages?)\b|\b(?:i|we)\W+(?:just\W+)?(?:gave|sent|wrote|mentioned|listed|provided|asked)\b";
+const OWN_REQUEST: &str = r"(?i)\b(?:its|their|his|her)\W+(?:\w+\W+)?(?:instructions?|prompts?|rules|guidelines|guidance|directives?|programming|training|restrictions|safeguards|guardrails|polic(?:y|ies)|constraints|system)\b|\b(?:my|our)\W+(?:\w+\W+)?(?:previous|prior|earlier|original|initial|old|above|current|all|any|instructions?|rules|guidelines|directions?|requests?|messages?)\b|\b(?:i|we)\W+(?:just\W+)?(?:gave|sent|wrote|mentioned|listed|provided|asked)\b";
 
 const AI_ANCHORS: &[&str] = &ai_anchors!();
 
@@ -286,6 +295,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             // German, Spanish, French, Italian, Portuguese, Dutch: the qualifier may follow
             // the noun ("todas las instrucciones anteriores").
             r"(?i)\b(?:ignorier(?:e|en|t)?|vergiss|vergessen\W+sie|missachte|ignora|ignore|ignorez|ignorer|olvida|olvide|oublie[sz]?|dimentica|esquece|negeer|vergeet)\b(?:\W+\w+){0,3}?\W+(?:(?:vorherigen?|vorigen?|bisherigen?|obigen?|alle|anteriores?|previas?|precedentes?|previos|pr[eé]c[eé]dentes?|precedenti|anteriori|vorige|eerdere|todas|toutes|tutte)\b(?:\W+\w+){0,2}?\W+(?:anweisungen|anordnungen|instruktionen|befehle|regeln|vorgaben|instrucciones|[oó]rdenes|reglas|instructions|consignes|r[eè]gles|istruzioni|regole|instru[cç][oõ]es|regras|instructies|regels)\b|(?:instrucciones|[oó]rdenes|reglas|instructions|consignes|r[eè]gles|istruzioni|regole|instru[cç][oõ]es|regras)\W+(?:\w+\W+)?(?:anteriores?|previas?|precedentes?|previos|pr[eé]c[eé]dentes?|precedenti|anteriori|ant[eé]rieures?)\b)",
+            r"|(?i)\b(?:vergiss|vergessen\W+sie|olvida|oublie[sz]?|dimentica|esquece|забудь(?:те)?)\W+(?:alles|todo|tout|tutto|tudo|всё|все)\b[^.\n]{0,40}?\b(?:vorher|zuvor|bisher|antes|avant|auparavant|prima|ранее|раньше|gesagt|dicho|dit|detto|dito|сказано)",
             // Russian
             r"|(?i)\b(?:игнорируй(?:те)?|проигнорируй(?:те)?|забудь(?:те)?)\b(?:\W+\w+){0,3}?\W+(?:все|предыдущие|прошлые|прежние|вышеуказанные)\b(?:\W+\w+){0,2}?\W+(?:инструкции|указания|правила|команды)",
             // Chinese, Japanese
@@ -331,7 +341,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::InstructionOverride,
         2.5,
         &["stop", "halt", "cease", "abort", "pause"],
-        r"(?i)\b(?:stop|halt|cease|abort)\W+(?:everything|all\W+(?:tasks|activities|processing|previous|current|other)|what\W+you(?:'re|\W+are)\W+doing|the\W+(?:current|previous)\W+task|your\W+(?:current\W+)?task)\b",
+        r"(?i)\b(?:stop|halt|cease|abort)\W+(?:everything|all\W+(?:tasks|activities|processing|previous|current|other)|what\W+you(?:'re|\W+are)\W+doing|the\W+(?:current|previous)\W+task|your\W+(?:current\W+)?task|(?:summari[sz]|translat|process|analy[sz]|review|classif)\w*(?:\W+(?:this|the)\W+\w+)?\W*[.!,;]\W*(?:instead|now|and)\b)",
     ),
     check(
         "instead_just_output",
@@ -346,6 +356,20 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         1.5,
         &["end of", "close of", "user", "human", "system", "</document", "</context", "</data", "</input", "</user_input", "</search_result", "</tool_", "</untrusted"],
         r"(?i)(?:\b(?:end|close)\W+of\W+(?:the\W+)?(?:document|context|input|user\W+input|data|email|text|prompt|content|instructions|file|conversation|search\W+results?|tool\W+(?:output|result))\b|</(?:document|context|data|input|user_input|search_results?|tool_output|tool_result|untrusted\w*)>|\b(?:user|human)\W+(?:message|input|turn|prompt)\W+(?:terminat\w*|ends?|ended|over|complete[sd]?|closed)\b|\bsystem\W+(?:instructions?|message|prompt|override)\W+(?:begins?|starting|starts|follows|resumes?)\b)",
+    ),
+    check(
+        "instructions_updated",
+        Family::InstructionOverride,
+        3.0,
+        &["your", "all previous", "all prior"],
+        r"(?i)\b(?:your|all\W+(?:previous|prior))\W+(?:\w+\W+)?(?:instructions|system\W+prompt|directives|guidelines|programming)\W+(?:has|have|are|is)\W+(?:now\W+)?(?:been\W+)?(?:updated|changed|replaced|revised|modified|overridden|superseded|rewritten|reset|removed|lifted|disabled|void|cancel+ed|revoked)\b",
+    ),
+    check(
+        "claimed_authority",
+        Family::InstructionOverride,
+        2.5,
+        &["user", "owner", "admin", "developer", "operator", "creator", "openai", "anthropic", "this is", "i am", "i'm", "override", "message from", "instructions from", "update from", "notice from"],
+        r"(?i)\b(?:the\W+)?(?:user|owner|admin(?:istrator)?|developer|operator|your\W+(?:creator|developer|owner|admin\w*|operator))s?\W+(?:has|have)\W+(?:\w+\W+)?(?:authori[sz]ed|approved|permitted|allowed|granted|instructed|asked|requested)\W+(?:you|the\W+(?:assistant|ai|agent|model))\b|\b(?:this\W+is|i\W+am|i'm)\W+(?:the|your)\W+(?:\w+\W+)?(?:owner|developer|admin\w*|operator|creator|system|boss)\W+(?:speaking|here|talking)\b|\b(?:override|message|instructions?|update|notice|directive|order)\W+from\W+(?:your|the)\W+(?:developers?|creators?|admins?|administrators?|operators?|owners?|openai|anthropic|system(?:\W+administrator)?)\b",
     ),
     // ---- fake role / system markers -------------------------------------------------
     check(
@@ -388,7 +412,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
     check(
         "conversation_turn",
         Family::RoleMarker,
-        1.5,
+        1.0,
         &["human", "user", "assistant", "ai", "model", "bot", "chatgpt", "claude", "gemini"],
         r"(?i)(?:human|user|assistant|ai|model|bot|chatgpt|claude|gemini)[ \t]*:[ \t]*\S",
     )
@@ -396,11 +420,18 @@ pub(super) const CHECKS: &[CheckSpec] = &[
     check(
         "forged_turn_pair",
         Family::RoleMarker,
-        2.5,
+        1.8,
         &["human", "user"],
         r"(?i)(?:human|user)[ \t]*:[^\n]{1,300}\n(?:[ \t]*\n)*[ \t]*(?:assistant|chatgpt|claude|gemini|gpt)[ \t]*:",
     )
     .at(Position::LineStart),
+    check(
+        "chat_format_turn",
+        Family::RoleMarker,
+        1.9,
+        &["human:", "assistant:"],
+        r"\n\n(?:Human|Assistant):[ \t]*\S",
+    ),
     check(
         "role_tag",
         Family::RoleMarker,
@@ -455,14 +486,14 @@ pub(super) const CHECKS: &[CheckSpec] = &[
     check(
         "mode_enabled",
         Family::JailbreakPersona,
-        2.0,
+        1.8,
         &["mode"],
-        r"(?i)\b(?:developer|dev|god|dude|stan|opposite|dan)\W+mode\W+(?:enabled|activated|on|engaged)\b|\b(?:enable|activate|enter|switch\W+to|turn\W+on)\W+(?:developer|dev|god|dan)\W+mode\b",
+        r"(?i)\b(?:developer|dev|god|dude|stan|opposite|dan)\W+mode\W+(?:enabled|activated|engaged)\b|\b(?:enable|activate|enter|switch\W+to|turn\W+on)\W+(?:developer|dev|god|dan)\W+mode\b",
     ),
     check(
         "developer_mode",
         Family::JailbreakPersona,
-        1.5,
+        1.0,
         &["developer mode", "dev mode", "devmode"],
         r"(?i)\b(?:developer\W+mode|dev\W?mode)\b",
     ),
@@ -470,8 +501,25 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "without_restrictions",
         Family::JailbreakPersona,
         2.5,
-        &["restriction", "filter", "limitation", "limits", "censor", "guideline", "rules", "boundaries", "constraint", "polic", "principles", "morals", "morality", "ethics", "safeguard", "guardrail", "confines", "moderation", "safety"],
-        r"(?i)\b(?:no|without(?:\W+any)?|free\W+(?:of|from)(?:\W+(?:all|any))?|not\W+(?:bound|restrained|confined|constrained|governed|restricted|controlled)\W+by(?:\W+any)?|no\W+long(?:er)?\W+(?:bound|confined|restrained|restricted)\W+(?:by|to)|unbound\W+by|without\W+(?:any\W+)?regard\W+(?:for|to)|beyond|bypass(?:es|ing)?|break(?:s|ing)?|circumvent\w*|ignor(?:e|es|ing)|violat\w+|disregard\w*|outside(?:\W+of)?|exempt\W+from|released\W+from|liberated\W+from|escaped?\W+(?:from\W+)?|broken\W+free\W+(?:of|from)|broke\W+free\W+(?:of|from)|above|regardless\W+of)(?:\W+(?:the|any|all|its|your|their|his|her|typical|usual|normal|standard|ethical|moral|legal|content|safety|programming|openai'?s?|ai))*\W+(?:restrictions?|filters?|filtering|limitations?|limits|censorship|censors?|guidelines|rules|boundaries|constraints|polic(?:y|ies)|principles|morals|morality|ethics|safeguards|guardrails|confines|moderation|safety\W+(?:measures|protocols|features))\b",
+        &["restriction", "filter", "limitation", "limits", "censor", "guideline", "rules", "boundaries", "constraint", "polic", "principles", "morals", "morality", "ethics", "safeguard", "guardrail", "confines", "moderation", "safety", "programming"],
+        concat!(
+            r"(?i)\b",
+            freed_from!(),
+            r"(?:\W+(?:the|any|all|its|your|their|his|her|typical|usual|normal|standard|of))*(?:\W+(?:ethical|moral|legal|content|safety|programming|openai'?s?|anthropic'?s?|ai|such))+\W+(?:restrictions?|limitations?|limits|rules|boundaries|constraints|guidelines|polic(?:y|ies)|filters?)\b|\b",
+            freed_from!(),
+            r"(?:\W+(?:the|any|all|its|your|their|his|her|typical|usual|normal|standard|of))*\W+(?:filters?|filtering|censorship|censors?|guidelines|polic(?:y|ies)|principles|morals|morality|ethics|safeguards|guardrails|confines|moderation|programming|safety\W+(?:measures|protocols|features))\b"
+        ),
+    ),
+    check(
+        "without_limits",
+        Family::JailbreakPersona,
+        1.5,
+        &["restriction", "limitation", "limits", "rules", "boundaries", "constraint"],
+        concat!(
+            r"(?i)\b",
+            freed_from!(),
+            r"(?:\W+(?:the|any|all|its|your|their|his|her|typical|usual|normal|standard|of))*\W+(?:restrictions?|limitations?|limits|rules|boundaries|constraints)\b"
+        ),
     ),
     check(
         "stay_in_character",
@@ -498,8 +546,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "persona_switch",
         Family::JailbreakPersona,
         0.8,
-        &["you are", "you're", "act", "behave", "respond", "answer", "reply", "speak", "talk", "pretend", "role", "play", "take on", "take up", "immerse", "simulate", "impersonate", "you will", "embody", "transform", "change yourself", "turn yourself", "i want you"],
-        r"(?i)\b(?:you\W+are\W+(?:now|going\W+to\W+(?:be|act|pretend|play|become)|about\W+to\W+(?:become|immerse|play|be)|no\W+longer)|you'?re\W+(?:now|going\W+to\W+(?:be|act|pretend|play))|(?:act|acting|behave|respond|answer|reply|speak|talk)\W+(?:as|like)\W+(?:a|an|my|if)\b|pretend(?:ing)?\W+(?:to\W+be|you\W+are|that\W+you)|role-?\W*play(?:ing)?\W+as|play\W+the\W+(?:role|part)|take\W+on\W+the\W+(?:role|persona)|immerse\W+yourself|simulat(?:e|ing)\W+(?:a|an|being)|impersonat\w+|you\W+will\W+now\W+(?:be|act|pose|play|become)|embody|transform\W+into|take\W+(?:up|on)\W+(?:the\W+)?(?:persona|role|identity)|(?:change|turn|transform)\W+yourself\W+into|(?:in|into)\W+the\W+role\W+of|i\W+want\W+you\W+to\W+(?:act|be|pretend|play|become|simulate|roleplay)|you\W+(?:will|are\W+going\W+to)\W+(?:act|pretend|roleplay|role-play|pose))\b",
+        &["you are", "you're", "act", "behave", "respond", "answer", "reply", "speak", "talk", "pretend", "role", "play", "take on", "take up", "immerse", "simulate", "impersonate", "you will", "embody", "transform", "change yourself", "turn yourself", "i want you", "let's", "lets"],
+        r"(?i)\b(?:you\W+are\W+(?:now|going\W+to\W+(?:be|act|pretend|play|become)|about\W+to\W+(?:become|immerse|play|be)|no\W+longer)|you'?re\W+(?:now|going\W+to\W+(?:be|act|pretend|play))|(?:act|acting|behave|respond|answer|reply|speak|talk)\W+(?:as|like)\W+(?:a|an|my|if)\b|pretend(?:ing)?\W+(?:to\W+be|you\W+are|that\W+you)|role-?\W*play(?:ing)?\W+as|play\W+the\W+(?:role|part)|take\W+on\W+the\W+(?:role|persona)|immerse\W+yourself|simulat(?:e|ing)\W+(?:a|an|being)|impersonat\w+|you\W+will\W+now\W+(?:be|act|pose|play|become)|embody|transform\W+into|take\W+(?:up|on)\W+(?:the\W+)?(?:persona|role|identity)|let'?s\W+(?:play\W+a\W+(?:game|role)|pretend)|(?:change|turn|transform)\W+yourself\W+into|(?:in|into)\W+the\W+role\W+of|i\W+want\W+you\W+to\W+(?:act|be|pretend|play|become|simulate|roleplay)|you\W+(?:will|are\W+going\W+to)\W+(?:act|pretend|roleplay|role-play|pose))\b",
     )
     .up_to(2),
     check(
@@ -522,7 +570,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::JailbreakPersona,
         3.0,
         &["you are no", "you're no", "you are not", "you're not", "is not", "are not", "isn't", "aren't", "you have been", "you've been", "you have", "removed", "disabled", "lifted", "deactivated", "turned off", "invalid", "suspended", "overridden", "gone", "no longer"],
-        r"(?i)\b(?:(?:you\W+are|you'?re)\W+(?:no\W+longer|not)\W+(?:an?\W+(?:ai|chatgpt|assistant|language\W+model|llm|claude|gpt|chatbot)\b|(?:(?:bound|restrained|confined|constrained|controlled|governed|restricted)\W+by|subject\W+to)\b|(?:required|obligated|obliged)\W+to\W+(?:follow|obey|comply|adhere))|(?:(?:is|are)\W+(?:no\W+longer|not)|isn'?t|aren'?t)\W+(?:bound|restrained|confined|constrained|governed|restricted|controlled)\W+by\W+(?:any|the|openai|anthropic|its|their|rules|ethics|morals|polic|guidelines|restrictions|filters|laws)|you\W+(?:have|'ve)\W+(?:been\W+)?(?:freed|liberated|broken\W+free|jailbroken|unshackled|unlocked|released\W+from)|(?:your|the)\W+(?:programming|training|guidelines|restrictions|rules|filters|limitations|safeguards|guardrails)\W+(?:is|are|has|have)\W+(?:been\W+)?(?:removed|disabled|lifted|deactivated|turned\W+off|invalid|suspended|overridden|gone|no\W+longer))",
+        r"(?i)\b(?:(?:you\W+are|you'?re)\W+(?:no\W+longer|not)\W+(?:an?\W+(?:ai|chatgpt|assistant|language\W+model|llm|claude|gpt|chatbot)\b|(?:(?:bound|restrained|confined|constrained|controlled|governed|restricted)\W+by|subject\W+to)\b|(?:required|obligated|obliged)\W+to\W+(?:follow|obey|comply|adhere))|\b(?:it|he|she|they|ai|model|bot|chatbot|assistant|\w+gpt|\w+bot)\W+(?:(?:is|are)\W+(?:no\W+longer|not)|isn'?t|aren'?t)\W+(?:bound|restrained|confined|constrained|governed|restricted|controlled)\W+by\W+(?:the\W+|any\W+|its\W+|their\W+)?(?:openai|anthropic|rules|ethic|moral|polic|guidelines|restrictions|filters|laws|limitations|constraints|principles)|you\W+(?:have|'ve)\W+(?:been\W+)?(?:freed|liberated|broken\W+free|jailbroken|unshackled|unlocked|released\W+from)|(?:your|the)\W+(?:programming|training|guidelines|restrictions|rules|filters|limitations|safeguards|guardrails)\W+(?:is|are|has|have)\W+(?:been\W+)?(?:removed|disabled|lifted|deactivated|turned\W+off|invalid|suspended|overridden|gone|no\W+longer))",
     ),
     check(
         "content_policy",
@@ -537,6 +585,13 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         1.5,
         &["warning", "disclaimer", "moraliz", "moral", "ethical", "reminder"],
         r"(?i)\b(?:no|without|never|don'?t|do\W+not|stop|omit|skip|avoid|refrain\W+from|not)\W+(?:(?:include|add|giv|provid|us|mention|writ|show|issu|offer)\w*\W+)?(?:any\W+)?(?:disclaimers?|moraliz\w+|moral\w*\W+(?:lectures?|judge?ments?|policing)|ethical\W+(?:concerns|considerations|guidelines|reminders)|(?:warnings?|reminders?)\W+about\W+(?:legality|ethics|morality|safety|danger\w*|consequences))\b",
+    ),
+    check(
+        "safety_disabled",
+        Family::JailbreakPersona,
+        2.5,
+        &["safety", "content", "moderation", "ethic", "guardrail", "filter"],
+        r"(?i)\b(?:safety|content|moderation|ethic\w*|guardrails?|filters?)\W+(?:mode|filters?|settings?|protocols?|checks?|features?|guardrails?|restrictions?)?\W*(?:is|are|has\W+been|have\W+been)\W+(?:now\W+)?(?:disabled|off|deactivated|turned\W+off|removed|lifted|suspended|bypassed)\b",
     ),
     check(
         "jailbreak_word",
@@ -574,7 +629,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::PromptExtraction,
         4.5,
         &["your", "system", "initial", "original", "hidden", "secret", "internal", "starting", "developer", "pre", "initiali", "sys_prompt", "sysprompt"],
-        r"(?i)\b(?:repeat|print|output|reveal|show|display|tell|give|write|list|dump|leak|share|disclose|expose|echo|return|send|paste|copy|recite|encode|translate|spell\W?check|summari[sz]e|provide|state|read|what(?:'s|\W+is|\W+are|\W+were|\W+was)|complete|continue|console\.log|convert)\b(?:\W+\w+){0,6}?\W+(?:your\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|pre-?|developer|confidential|full|complete|exact|entire|opening|underlying|base|core)\W*(?:prompt|instructions?|message|configuration|directives?|rules|guidelines|setup|context)|the\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|developer|pre-?)\W*(?:prompt|instructions?|directives?|configuration|setup)|your\W+(?:instructions|prompt|directives|guidelines|rules|configuration)|(?:your\W+|the\W+)?initiali[sz]ation\W+(?:string|prompt|instructions))\b|\b(?:print|console\.log|echo|puts|printf|println|alert|return)\W*\(\W*(?:this\.)?(?:system_?prompt|sys_?prompt|initial_?prompt|instructions)\b",
+        r"(?i)\b(?:repeat|print|output|reveal|show|display|tell|give|write|list|dump|leak|share|disclose|expose|echo|return|send|paste|copy|recite|encode|translate|spell\W?check|summari[sz]e|provide|state|read|reply|respond|what(?:'s|\W+is|\W+are|\W+were|\W+was)|complete|continue|console\.log|convert)\b(?:\W+\w+){0,6}?\W+(?:your\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|pre-?|developer|confidential|full|complete|exact|entire|opening|underlying|base|core)\W*(?:prompt|instructions?|message|configuration|directives?|rules|guidelines|setup|context)|the\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|developer|pre-?)\W*(?:prompt|instructions?|directives?|configuration|setup)|your\W+(?:instructions|prompt|directives|guidelines|rules|configuration)|(?:your\W+|the\W+)?initiali[sz]ation\W+(?:string|prompt|instructions))\b|\b(?:print|console\.log|echo|puts|printf|println|alert|return)\W*\(\W*(?:this\.)?(?:system_?prompt|sys_?prompt|initial_?prompt|instructions)\b",
     )
     .unless(r"(?i)\b(?:its|their|his|her|my|our)\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|developer|prompt|instructions)\b"),
     check(
@@ -645,7 +700,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::AddressedToAssistant,
         3.5,
         &["when", "while", "if", "before", "after", "as you", "once you"],
-        r"(?i)\b(?:when|while|if|before|after|as|once)\W+(?:you\W+)?(?:are\W+|'re\W+)?(?:summari[sz]\w*|process\w*|read\w*|analy[sz]\w*|translat\w*|review\w*|pars\w*|answer\w*|respond\w*\W+to|reply\w*\W+to|handl\w*|look\w*\W+at|scan\w*|index\w*|see\w*|encounter\w*|get\w*\W+to)\W+(?:this|these|the\W+(?:above|following|current|present))\W+(?:\w+\W+)?(?:email|e-mail|message|document|doc|page|web\W*page|site|website|file|text|content|article|post|thread|data|input|pdf|ticket|issue|review|comment|note|passage|paragraph|section|instructions?|line)s?\W*,?\W*(?:also|please|you\W+(?:must|should|will|need|have\W+to)|make\W+sure|be\W+sure|remember|always|don'?t\W+forget|include|add|append|mention|send|forward|insert|say|tell|state|write|recommend|ignore|execute|run|call|reply|respond|output|print|replace|visit|click|navigate|open|delete|translate|summari[sz]e|first|instead|only)\b",
+        r"(?i)\b(?:when|while|if|before|after|as|once)\W+(?:you\W+)?(?:are\W+|'re\W+)?(?:summari[sz]\w*|process\w*|read\w*|analy[sz]\w*|translat\w*|review\w*|pars\w*|answer\w*|respond\w*\W+to|reply\w*\W+to|handl\w*|look\w*\W+at|scan\w*|index\w*|see\w*|encounter\w*|get\w*\W+to)\W+(?:this|these|the\W+(?:above|following|current|present))\W+(?:\w+\W+)?(?:email|e-mail|message|document|doc|page|web\W*page|site|website|file|text|content|article|post|thread|data|input|pdf|ticket|issue|review|comment|note|passage|paragraph|section|instructions?|line)s?\W*,?\W*(?:also|please\W+(?:also\W+)?(?:include|add|append|mention|send|forward|insert|say|tell|state|write|recommend|ignore|execute|run|call|reply|respond|output|print|replace|visit|click|navigate|open|delete|translate|rate|describe|summari[sz]e)|you\W+(?:must|should|will|need|have\W+to)|make\W+sure|be\W+sure|remember|always|don'?t\W+forget|include|add|append|mention|send|forward|insert|say|tell|state|write|recommend|ignore|execute|run|call|reply|respond|output|print|replace|visit|click|navigate|open|delete|translate|summari[sz]e|first|instead|only)\b",
     ),
     check(
         "directive_to_response",
@@ -765,8 +820,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
     counter(
         "discusses_injection",
         -1.5,
-        &["prompt injection", "injection attack", "jailbreak attack", "jailbreak prompt", "jailbreaking", "adversarial", "red team", "red-team", "redteam", "attacker", "attack", "malicious", "probe", "exploit", "vulnerab"],
-        r"(?i)\b(?:prompt\W+injections?|injection\W+attacks?|jailbreak(?:ing)?\W+(?:attacks?|prompts?|techniques?|attempts?|methods?)|adversarial\W+(?:prompts?|inputs?|attacks?|examples?)|red\W?team\w*|attackers?|attack\W+(?:vector|surface|technique|payload|string)s?|malicious\W+(?:prompts?|inputs?|instructions?|payloads?|content|documents?|websites?|emails?)|probes?\b|exploit(?:s|ing|ation)?\b|vulnerab\w+)",
+        &["prompt injection", "injection attack", "jailbreak attack", "jailbreak prompt", "jailbreaking", "adversarial", "red team", "red-team", "redteam", "attack", "malicious", "probe", "exploit", "vulnerab"],
+        r"(?i)\b(?:prompt\W+injections?|injection\W+attacks?|jailbreak(?:ing)?\W+(?:attacks?|prompts?|techniques?|attempts?|methods?)|adversarial\W+(?:prompts?|inputs?|attacks?|examples?)|red\W?team\w*|attack\W+(?:vector|surface|technique|payload|string|class|categor\w+)s?|malicious\W+(?:prompts?|inputs?|instructions?|payloads?|content|documents?|websites?|emails?)|probes?\b|exploit(?:s|ing|ation)?\b|vulnerab\w+)",
     ),
     counter(
         "reported_speech",
@@ -777,7 +832,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
     counter(
         "quoted_example",
         -1.0,
-        &["such as", "like", "e.g.", "for example", "for instance", "phrases", "phrase", "strings", "string", "example"],
-        r#"(?i)\b(?:such\W+as|like|e\.g\.|for\W+example|for\W+instance|phrases?|strings?|example)\W{0,3}["'“‘`]"#,
+        &["such as", "e.g.", "for example", "for instance", "phrases", "phrase", "strings", "string", "example", "examples"],
+        r#"(?i)\b(?:such\W+as|e\.g\.|for\W+example|for\W+instance|(?:phrases?|strings?|prompts?|inputs?|payloads?|text)\W+(?:like|such\W+as)|examples?(?:\W+\w+){0,3}?\W+(?:include|are|is|like))\W{0,3}["'“‘`]"#,
     ),
 ];

@@ -48,7 +48,7 @@ pub const SPEC: DetectorSpec = DetectorSpec {
 };
 
 /// Signals closer than this (bytes of the original text) belong to one region.
-const REGION_GAP: usize = 400;
+const REGION_GAP: usize = 800;
 /// Findings at or above this score are High; below, Medium.
 const HIGH_SCORE: f32 = 0.8;
 /// The longest excerpt, in characters.
@@ -63,7 +63,7 @@ const REPORTED_FACTOR: f32 = 0.25;
 /// Text just before an instruction that makes it reported speech: "get a model to",
 /// "tricks the assistant into", "attempts to make the LLM". Matched against the text that
 /// ends where the instruction begins.
-const REPORTED_FRAME: &str = r"(?i)\b(?:gets?|getting|got|make|makes|making|made|tricks?|tricking|tricked|caus(?:e|es|ing)|convinc(?:e|es|ing)|persuad(?:e|es|ing)|forc(?:e|es|ing)|leads?|leading|asks?|asking|asked|tells?|telling|told|instructs?|instructing|coerc(?:e|es|ing)|manipulat(?:e|es|ing)|induc(?:e|es|ing)|attempts?\W+to|tries\W+to|try\W+to|trying\W+to|designed\W+to|intended\W+to|used\W+to)\W+(?:(?:the|a|an|target|victim|vulnerable|language|large|chat)\W+){0,3}(?:models?|llms?|ai|assistants?|chatbots?|systems?|agents?|bots?|targets?|it|them|gpt|chatgpt)\W+(?:to|into)\W*$";
+const REPORTED_FRAME: &str = r"(?i)\b(?:(?:gets?|getting|got|tricks?|tricking|tricked|caus(?:e|es|ing)|convinc(?:e|es|ing)|persuad(?:e|es|ing)|forc(?:e|es|ing)|leads?|leading|asks?|asking|asked|tells?|telling|told|instructs?|instructing|coerc(?:e|es|ing)|manipulat(?:e|es|ing)|induc(?:e|es|ing)|attempts?\W+to|tries\W+to|try\W+to|trying\W+to|designed\W+to|intended\W+to|used\W+to)\W+(?:(?:the|a|an|target|victim|vulnerable|language|large|chat)\W+){0,3}(?:models?|llms?|ai|assistants?|chatbots?|systems?|agents?|bots?|targets?|it|them|gpt|chatgpt)\W+(?:to|into)|(?:make|makes|making|made|let|lets|letting|help|helps|helping)\W+(?:(?:the|a|an|target|victim|vulnerable|language|large|chat)\W+){0,3}(?:models?|llms?|ai|assistants?|chatbots?|agents?|bots?|it|them))\s*$";
 
 /// Options of the `injection` detector.
 ///
@@ -624,6 +624,15 @@ fn at_position(text: &str, at: usize, position: Position) -> bool {
     let before = text.get(..at).unwrap_or_default();
     let trimmed = before.trim_end_matches([' ', '\t', '>', '*']);
     if trimmed.is_empty() || trimmed.ends_with(['\n', '\r']) || trimmed.ends_with("\\n") {
+        return true;
+    }
+    // After a separator rule ("-----", "=====", "#####") a fake header starts a new "line".
+    let rule = trimmed
+        .chars()
+        .rev()
+        .take_while(|c| matches!(c, '-' | '=' | '#' | '_' | '~' | '*'))
+        .count();
+    if rule >= 3 {
         return true;
     }
     if position == Position::LineStart {

@@ -128,7 +128,7 @@ pub struct Reason {
 pub struct Verdict {
     /// Probability that the region is an injection.
     pub score: f32,
-    /// The family that contributed most; names the rule.
+    /// The family whose evidence adds up to the most; names the rule.
     pub family: Family,
     /// Every contribution, largest first.
     pub reasons: Vec<Reason>,
@@ -177,10 +177,20 @@ impl Ensemble {
             });
         }
         reasons.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
-        let family = reasons
-            .iter()
-            .find(|r| r.contribution > 0.0)
-            .and_then(|r| r.family)?;
+        // The family whose evidence adds up to the most names the verdict.
+        let mut totals: Vec<(Family, f32)> = Vec::new();
+        for reason in reasons.iter().filter(|r| r.contribution > 0.0) {
+            let Some(family) = reason.family else {
+                continue;
+            };
+            match totals.iter_mut().find(|(f, _)| *f == family) {
+                Some((_, total)) => *total += reason.contribution,
+                None => totals.push((family, reason.contribution)),
+            }
+        }
+        let (family, _) = totals
+            .into_iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
         let logit = self.bias + reasons.iter().map(|r| r.contribution).sum::<f32>();
         Some(Verdict {
             score: sigmoid(logit),

@@ -132,6 +132,13 @@ macro_rules! ai_noun {
         r"(?:ai|a\.i\.|llms?|(?:large\W+)?language\W+models?|ai\W+(?:assistants?|agents?|models?|systems?|bots?)|assistants?|chat\W?bots?|virtual\W+assistants?|gpt|chatgpt|claude|gemini|copilot|bard|llama)"
     };
 }
+/// The AI nouns a writer would call out to ("Attention LLM:", "Assistant, …"); not names
+/// people also bear (Claude, Gemini).
+macro_rules! ai_vocative_noun {
+    () => {
+        r"(?:ai|a\.i\.|llms?|(?:large\W+)?language\W+models?|ai\W+(?:assistants?|agents?|models?|systems?|bots?)|assistants?|chat\W?bots?|virtual\W+assistants?|gpt|chatgpt|copilot|bots?)"
+    };
+}
 macro_rules! ai_anchors {
     () => {
         [
@@ -284,6 +291,19 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         ),
     )
     .unless(OWN_REQUEST),
+    check(
+        "ignore_the_user",
+        Family::InstructionOverride,
+        4.0,
+        OVERRIDE_ANCHORS,
+        concat!(
+            r"(?i)\b",
+            override_verb!(),
+            r"\W+(?:what(?:ever)?|anything|everything)\W+(?:the\W+user|the\W+human|your\W+user|they|he|she|the\W+(?:customer|sender|operator))\W+(?:has\W+)?(?:just\W+)?(?:asked|said|wants?|requested|told\W+you|typed|wrote|says|asks)\b|\b",
+            override_verb!(),
+            r"\W+(?:the\W+)?(?:user'?s?|human'?s?)\W+(?:original\W+|actual\W+)?(?:request|question|query|instructions?|task|prompt|message)\b"
+        ),
+    ),
     // The same override in other languages, written in their own script: patterns are
     // normalised like the text at build time, so Cyrillic look-alikes and accents match.
     check(
@@ -316,11 +336,32 @@ pub(super) const CHECKS: &[CheckSpec] = &[
     )
     .unless(OWN_REQUEST),
     check(
+        "regardless_of_instructions",
+        Family::InstructionOverride,
+        3.5,
+        &["regardless", "no matter", "irrespective", "despite", "whatever"],
+        r"(?i)\b(?:regardless\W+of|no\W+matter|irrespective\W+of|despite|whatever)\W+(?:what|any(?:thing)?)?\W*(?:you\W+(?:were|have\W+been|are|'ve\W+been)\W+(?:told|instructed|programmed|trained)|(?:your|the|any|previous|prior)\W+(?:\w+\W+)?(?:instructions|rules|guidelines|programming|system\W+prompt|directives))\b",
+    ),
+    check(
+        "canned_reply_to_everything",
+        Family::InstructionOverride,
+        2.0,
+        &["respond", "reply", "answer"],
+        r#"(?i)\b(?:respond|reply|answer)\W+(?:to\W+)?(?:every|all|each|any)\W+(?:question|prompt|message|query|request|input)s?\W+(?:only\W+)?(?:with|by\W+saying)\W*["'“‘]"#,
+    ),
+    check(
+        "fake_delimiter",
+        Family::InstructionOverride,
+        2.0,
+        &["%%%", "###", "===", "---", "***", "<<", "[[", "|||", "end", "begin"],
+        r"(?i)(?:%{3,}|#{3,}|={3,}|-{3,}|\*{3,}|\|{3,})[ \t]*(?:end|begin|start|stop)\b[^\n]{0,40}?(?:%{3,}|#{3,}|={3,}|-{3,}|\*{3,}|\|{3,})|<<\s*/?\s*(?:end|begin|start)[\w\s]{0,20}>>|\[\[\s*/?\s*(?:end|begin|start|system|admin|override)[\w\s]{0,20}\]\]",
+    ),
+    check(
         "new_instructions",
         Family::InstructionOverride,
         3.5,
-        &["new", "updated", "revised", "real", "actual", "true", "secret", "hidden", "override", "admin", "system", "developer", "priority"],
-        r"(?i)\b(?:new|updated|revised|real|actual|true|secret|hidden|override|admin(?:istrator)?|system|developer|priority|overriding)\W+(?:instructions?|directives?|orders|task|tasks|rules|prompt|objective|mission|guidelines)\s*(?:[:\-]|\bare\b|\bfollow\b|\bbelow\b|\bfor\W+you\b)",
+        &["new", "updated", "revised", "real", "actual", "true", "secret", "hidden", "override", "admin", "system", "developer", "priority", "overriding"],
+        r"(?i)\b(?:new|updated|revised|real|actual|true|secret|hidden|override|admin(?:istrator)?|system|developer|priority|overriding)\W+(?:instructions?|directives?|prompt|system\W+prompt)\s*(?:[:\-]|\bare\b|\bfollow\b|\bbelow\b|\bfor\W+you\b)|\b(?:new|updated|revised|real|actual|secret|hidden|priority)\W+(?:instructions?|directives?|task|tasks|objective|mission|orders|rules|goal)\W+for\W+(?:you|the\W+(?:assistant|ai|agent|model|llm|bot|chatbot))\b",
     ),
     check(
         "your_real_task",
@@ -369,7 +410,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::InstructionOverride,
         2.5,
         &["user", "owner", "admin", "developer", "operator", "creator", "openai", "anthropic", "this is", "i am", "i'm", "override", "message from", "instructions from", "update from", "notice from"],
-        r"(?i)\b(?:the\W+)?(?:user|owner|admin(?:istrator)?|developer|operator|your\W+(?:creator|developer|owner|admin\w*|operator))s?\W+(?:has|have)\W+(?:\w+\W+)?(?:authori[sz]ed|approved|permitted|allowed|granted|instructed|asked|requested)\W+(?:you|the\W+(?:assistant|ai|agent|model))\b|\b(?:this\W+is|i\W+am|i'm)\W+(?:the|your)\W+(?:\w+\W+)?(?:owner|developer|admin\w*|operator|creator|system|boss)\W+(?:speaking|here|talking)\b|\b(?:override|message|instructions?|update|notice|directive|order)\W+from\W+(?:your|the)\W+(?:developers?|creators?|admins?|administrators?|operators?|owners?|openai|anthropic|system(?:\W+administrator)?)\b",
+        r"(?i)\b(?:the\W+)?(?:user|owner|admin(?:istrator)?|developer|operator|your\W+(?:creator|developer|owner|admin\w*|operator))s?\W+(?:has|have)\W+(?:\w+\W+)?(?:authori[sz]ed|approved|permitted|allowed|granted|instructed|asked|requested)\W+(?:you|the\W+(?:assistant|ai|agent|model))\b|\b(?:this\W+is|i\W+am|i'm)\W+(?:the|your)\W+(?:\w+\W+)?(?:owner|developer|admin\w*|operator|creator|system|boss)\W+(?:speaking|here|talking)\b|\b(?:i\W+am|i'm)\W+(?:the|your)\W+(?:new\W+|real\W+|actual\W+|head\W+|lead\W+|chief\W+)?(?:admin\w*|developer|owner|operator|creator|system\W+administrator)\W*[.,!;]|\b(?:override|message|instructions?|update|notice|directive|order)\W+from\W+(?:your|the)\W+(?:developers?|creators?|admins?|administrators?|operators?|owners?|openai|anthropic|system(?:\W+administrator)?)\b",
     ),
     // ---- fake role / system markers -------------------------------------------------
     check(
@@ -383,8 +424,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "instruction_template_marker",
         Family::RoleMarker,
         4.5,
-        &["[inst", "[/inst", "<<sys", "<</sys", "<start_of_turn", "<end_of_turn", "[system_prompt", "[/system_prompt", "[available_tools", "<bos>", "<s>[inst"],
-        r"\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>|\[/?SYSTEM_PROMPT\]|\[/?AVAILABLE_TOOLS\]|<bos>",
+        &["[system](", "[assistant](", "[user](", "[inst", "[/inst", "<<sys", "<</sys", "<start_of_turn", "<end_of_turn", "[system_prompt", "[/system_prompt", "[available_tools", "<bos>", "<s>[inst"],
+        r"\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>|\[/?SYSTEM_PROMPT\]|\[/?AVAILABLE_TOOLS\]|<bos>|(?i:\[(?:system|assistant|user)\]\(#\w+\))",
     ),
     check(
         "markdown_role_header",
@@ -594,6 +635,13 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         r"(?i)\b(?:safety|content|moderation|ethic\w*|guardrails?|filters?)\W+(?:mode|filters?|settings?|protocols?|checks?|features?|guardrails?|restrictions?)?\W*(?:is|are|has\W+been|have\W+been)\W+(?:now\W+)?(?:disabled|off|deactivated|turned\W+off|removed|lifted|suspended|bypassed)\b",
     ),
     check(
+        "disable_safety",
+        Family::JailbreakPersona,
+        2.5,
+        &["disable", "turn off", "deactivate", "remove", "lift", "switch off"],
+        r"(?i)\b(?:disable|turn\W+off|deactivate|remove|lift|switch\W+off)\W+(?:the\W+|your\W+|all\W+|any\W+)?(?:content\W+|safety\W+|moderation\W+|ethical\W+|ethics\W+)(?:filters?|filtering|safeguards|guardrails|checks|features|mode|settings|protocols|restrictions|policy|policies)\b|\b(?:disable|turn\W+off|deactivate|remove|lift)\W+(?:your|all\W+(?:of\W+)?your)\W+(?:filters?|safeguards|guardrails|restrictions|censorship|limitations)\b",
+    ),
+    check(
         "jailbreak_word",
         Family::JailbreakPersona,
         1.0,
@@ -650,24 +698,26 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "repeat_text_above",
         Family::PromptExtraction,
         3.5,
-        &["repeat", "print", "output", "reveal", "show", "display", "write", "copy", "recite", "echo", "dump", "translate", "spell", "word for word"],
+        &["repeat", "print", "output", "reveal", "show", "display", "write", "copy", "recite", "echo", "dump", "translate", "spell", "word for word", "what was", "what is", "what were", "quote"],
         concat!(
             r"(?i)\b(?:repeat|print|output|reveal|show|display|write\W+(?:out|down)|copy|recite|echo|dump|translate|spell\W?check)\W+(?:back\W+)?(?:(?:all|everything)\W+(?:(?:of\W+)?the\W+)?(?:",
             quoted_noun!(),
             r"\W+)?|(?:the\W+|this\W+)?(?:(?:entire|whole|full|exact)\W+)?",
             quoted_noun!(),
-            r"\W+)(?:above|before\W+this|preceding|so\W+far|from\W+the\W+(?:start|beginning)|at\W+the\W+(?:start|beginning)\W+of\W+(?:this|the)\W+(?:conversation|chat|prompt))\b|\b(?:repeat|print|output)\W+(?:the\W+)?previous\W+instructions\b|\bword\W+for\W+word\b[^.\n]{0,40}\b(?:conversation|prompt|instructions|above)\b|\b(?:repeat|print|output|recite|copy)\W+(?:back\W+)?(?:this|the)\W+(?:entire\W+|whole\W+|full\W+)?(?:conversation|chat|prompt|context)\b[^.\n]{0,60}\b(?:word\W+for\W+word|verbatim|back\W+to\W+me|from\W+the\W+(?:start|beginning))"
+            r"\W+)(?:above|before\W+this|preceding|so\W+far|from\W+the\W+(?:start|beginning)|at\W+the\W+(?:start|beginning)\W+of\W+(?:this|the)\W+(?:conversation|chat|prompt))\b|\b(?:repeat|print|output)\W+(?:the\W+)?previous\W+instructions\b|\b(?:what\W+(?:was|is|were)\W+(?:written|said|stated|typed|included)|quote|repeat|print|output|recite|show)\b[^.\n]{0,40}?\b(?:beginning|start|top|first\W+(?:line|lines|sentence|words))\W+of\W+(?:this|the|your|our)\W+(?:prompt|conversation|context|chat|instructions|message|input)|\bword\W+for\W+word\b[^.\n]{0,40}\b(?:conversation|prompt|instructions|above)\b|\b(?:repeat|print|output|recite|copy)\W+(?:back\W+)?(?:this|the)\W+(?:entire\W+|whole\W+|full\W+)?(?:conversation|chat|prompt|context)\b[^.\n]{0,60}\b(?:word\W+for\W+word|verbatim|back\W+to\W+me|from\W+the\W+(?:start|beginning))"
         ),
     ),
     check(
         "note_to_ai",
         Family::AddressedToAssistant,
         4.0,
-        &["note", "message", "instruction", "notice", "attention", "attn", "psa", "reminder", "memo", "directive", "important", "warning"],
+        &["note", "message", "instruction", "notice", "attention", "attn", "psa", "reminder", "memo", "directive", "important", "warning", "p.s.", "ps", "nb", "n.b."],
         concat!(
-            r"(?i)\b(?:note|message|instructions?|notice|attention|attn|psa|reminder|memo|directive|important|warning)\W+(?:to|for)\W+(?:the\W+|any\W+|all\W+)?",
+            r"(?i)\b(?:note|message|instructions?|notice|attention|attn|psa|reminder|memo|directive|important|warning|p\.?\s?s\.?|n\.?b\.?)\W+(?:to|for)\W+(?:the\W+|any\W+|all\W+)?",
             ai_noun!(),
-            r"(?:\W+(?:reading|processing|summari[sz]ing|analy[sz]ing|viewing|parsing)\w*)?\s*[:!,\-]"
+            r"(?:\W+(?:reading|processing|summari[sz]ing|analy[sz]ing|viewing|parsing)\w*)?\s*[:!,\-]|\b(?:attention|attn|notice|psa|important|warning)\W+(?:the\W+|all\W+|any\W+)?",
+            ai_vocative_noun!(),
+            r"\s*[:!]"
         ),
     ),
     check(
@@ -690,7 +740,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         AI_ANCHORS,
         concat!(
             r"(?i)(?:(?:dear|hey|hi|hello|attention|attn|ok|okay|yo)\W+)?(?:the\W+)?",
-            ai_noun!(),
+            ai_vocative_noun!(),
             r"(?:\W+(?:reading|processing|summari[sz]ing|analy[sz]ing|reviewing|parsing|viewing|seeing)\W+(?:this|these|the\W+following)(?:\W+\w+)?\s*[,:]|\s*,\s*(?:please|you\W+(?:must|should|will|need)|now|ignore|forget|do\s+not|don'?t|make\s+sure|remember|also|send|forward|include|add|reply|respond|tell|say|write|print|output|execute|run|call|delete|email)\b)"
         ),
     )
@@ -796,11 +846,25 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         r"(?i)\b(?:reveal|tell\W+me|give\W+me|spell|print|output|what\W+is|what's|show\W+me|write|encode|translate)\W+(?:out\W+)?(?:the|your)\W+(?:secret\W+)?(?:password|passphrase|secret\W+(?:key|word|code|phrase))\b[^.\n]{0,40}?\b(?:backwards?|reversed?|in\W+reverse|letter\W+by\W+letter|one\W+(?:letter|character)|with\W+spaces|separated|in\W+(?:base\W?64|hex|binary|pig\W+latin|morse)|encoded|as\W+an?\W+(?:acrostic|poem|riddle))",
     ),
     check(
+        "the_assistant_must",
+        Family::AddressedToAssistant,
+        2.2,
+        &["assistant", "ai", "model", "agent", "llm", "chatbot", "bot"],
+        r"(?i)\bthe\W+(?:ai\W+)?(?:assistant|ai|model|agent|llm|chatbot|bot)\W+(?:must|should|shall|will|needs?\W+to|has\W+to|is\W+(?:required|instructed|expected)\W+to)\W+(?:now\W+|also\W+|immediately\W+|instead\W+|always\W+)?(?:send|forward|email|delete|transfer|reply|respond|output|print|say|write|include|ignore|reveal|call|execute|run|open|visit|click|grant|share|upload|post|add|summari[sz]e|translate|tell|recommend|append)\b",
+    ),
+    check(
+        "the_assistant_must_now",
+        Family::AddressedToAssistant,
+        1.0,
+        &["assistant", "ai", "model", "agent", "llm", "chatbot", "bot"],
+        r"(?i)\bthe\W+(?:ai\W+)?(?:assistant|ai|model|agent|llm|chatbot|bot)\W+(?:must|should|shall|will|needs?\W+to|has\W+to)\W+(?:now|immediately|instead)\b",
+    ),
+    check(
         "exfiltrate_data",
         Family::AddressedToAssistant,
         2.5,
         &["send", "forward", "email", "e-mail", "post", "upload", "transfer", "share", "leak", "exfiltrate", "copy", "include"],
-        r"(?i)\b(?:send|forward|e-?mail|post|upload|transfer|share|leak|exfiltrate|copy|include)\b[^.\n]{0,60}?\b(?:passwords?|credentials?|api\W*keys?|access\W+tokens?|secrets?|private\W+keys?|ssh\W+keys?|(?:the\W+|this\W+|our\W+|your\W+)?(?:conversation|chat)(?:\W+history)?|(?:the\W+)?user'?s?\W+(?:data|info\w*|emails?|files|details|messages|history|credentials|documents)|(?:all|every)\W+(?:\w+\W+)?(?:emails?|files|messages|contacts|documents|data))\b[^.\n]{0,60}?\b(?:to|at|into)\b",
+        r"(?i)\b(?:send|forward|e-?mail|post|upload|transfer|share|leak|exfiltrate|copy|include)\b[^.\n]{0,60}?\b(?:passwords?|credentials?|api\W*keys?|access\W+tokens?|secrets?|private\W+keys?|ssh\W+keys?|(?:the\W+|this\W+|our\W+|your\W+)?(?:conversation|chat)(?:\W+history)?|(?:the\W+)?user'?s?\W+(?:data|info\w*|emails?|files|details|messages|history|credentials|documents)|(?:all|every)\W+(?:\w+\W+)?(?:emails?|files|messages|contacts|documents|data))\b[^.\n]{0,60}?\b(?:to|at)\W+(?:[\w.+-]+@|https?://|the\W+following|this\W+(?:address|url|link|email)|my\W+(?:personal\W+)?(?:email|address|server|account))",
     ),
     check(
         "hide_from_user",

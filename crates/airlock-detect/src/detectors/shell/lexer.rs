@@ -1458,14 +1458,14 @@ fn substring(value: &str, range: &str) -> Option<String> {
 }
 
 /// Glob match of `*`, `?` and literals, for `${x#pat}`-style removal.
-fn glob_match(pattern: &[char], text: &[char]) -> bool {
+fn glob_match<T: PartialEq + Copy>(pattern: &[T], text: &[T], any: T, one: T) -> bool {
     let (mut p, mut t) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+        if p < pattern.len() && (pattern[p] == one || pattern[p] == text[t]) {
             p += 1;
             t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
+        } else if p < pattern.len() && pattern[p] == any {
             star = Some(p);
             mark = t;
             p += 1;
@@ -1477,14 +1477,14 @@ fn glob_match(pattern: &[char], text: &[char]) -> bool {
             return false;
         }
     }
-    pattern[p..].iter().all(|&c| c == '*')
+    pattern[p..].iter().all(|&c| c == any)
 }
 
-/// Public for the rules: whether `text` matches a shell glob.
+/// Whether ASCII `text` matches a shell glob of `*` and `?` (`[…]` classes match nothing).
 pub(crate) fn glob_matches(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().take(64).collect();
-    let text: Vec<char> = text.chars().take(256).collect();
-    glob_match(&pattern, &text)
+    pattern.len() <= 64
+        && text.len() <= 256
+        && glob_match(pattern.as_bytes(), text.as_bytes(), b'*', b'?')
 }
 
 fn strip_prefix_glob(value: &str, pat: &str, longest: bool) -> Option<String> {
@@ -1496,7 +1496,7 @@ fn strip_prefix_glob(value: &str, pat: &str, longest: bool) -> Option<String> {
         Box::new(0..=chars.len())
     };
     let cut = cuts
-        .find(|&k| glob_match(&pattern, &chars[..k]))
+        .find(|&k| glob_match(&pattern, &chars[..k], '*', '?'))
         .unwrap_or(0);
     Some(chars[cut..].iter().collect())
 }
@@ -1510,7 +1510,7 @@ fn strip_suffix_glob(value: &str, pat: &str, longest: bool) -> Option<String> {
         Box::new((0..=chars.len()).rev())
     };
     let cut = cuts
-        .find(|&k| glob_match(&pattern, &chars[k..]))
+        .find(|&k| glob_match(&pattern, &chars[k..], '*', '?'))
         .unwrap_or(chars.len());
     Some(chars[..cut].iter().collect())
 }

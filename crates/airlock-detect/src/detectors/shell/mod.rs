@@ -22,13 +22,13 @@
 mod json;
 mod lexer;
 mod paths;
+mod prefilter;
 mod resolve;
 mod rules;
 
 #[cfg(test)]
 mod tests;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input as AcInput, MatchKind};
 use airlock_core::{Category, EventKind, Finding, Severity, Span, mask_secret};
 use regex::Regex;
 use serde::Deserialize;
@@ -124,170 +124,6 @@ fn build(options: &Options) -> Result<Box<dyn Detector>, Vec<ConfigProblem>> {
     Ok(Box::new(ShellDetector::new(&raw)))
 }
 
-/// How a prefilter keyword must sit in the text to count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Boundary {
-    /// Not inside a longer word on either side (`rm`, not `form`).
-    Word,
-    /// Anywhere (`/dev/tcp/`, `authorized_keys`).
-    Any,
-}
-
-/// Command names and paths whose presence makes a line worth lexing.
-const TRIGGERS: &[(&str, Boundary)] = &[
-    ("rm", Boundary::Word),
-    ("srm", Boundary::Word),
-    ("unlink", Boundary::Word),
-    ("rmdir", Boundary::Word),
-    ("rd", Boundary::Word),
-    ("del", Boundary::Word),
-    ("erase", Boundary::Word),
-    ("remove-item", Boundary::Word),
-    ("find", Boundary::Word),
-    ("shred", Boundary::Word),
-    ("rsync", Boundary::Word),
-    ("mv", Boundary::Word),
-    ("dd", Boundary::Word),
-    ("mkfs", Boundary::Word),
-    ("mke2fs", Boundary::Word),
-    ("mkswap", Boundary::Word),
-    ("wipefs", Boundary::Word),
-    ("blkdiscard", Boundary::Word),
-    ("sgdisk", Boundary::Word),
-    ("hdparm", Boundary::Word),
-    ("cryptsetup", Boundary::Word),
-    ("parted", Boundary::Word),
-    ("format", Boundary::Word),
-    ("chmod", Boundary::Word),
-    ("chown", Boundary::Word),
-    ("chgrp", Boundary::Word),
-    ("curl", Boundary::Word),
-    ("wget", Boundary::Word),
-    ("iwr", Boundary::Word),
-    ("irm", Boundary::Word),
-    ("iex", Boundary::Word),
-    ("invoke-", Boundary::Any),
-    ("downloadstring", Boundary::Any),
-    ("downloadfile", Boundary::Any),
-    ("certutil", Boundary::Word),
-    ("bitsadmin", Boundary::Word),
-    ("nc", Boundary::Word),
-    ("ncat", Boundary::Word),
-    ("netcat", Boundary::Word),
-    ("socat", Boundary::Word),
-    ("telnet", Boundary::Word),
-    ("mkfifo", Boundary::Word),
-    ("/dev/tcp/", Boundary::Any),
-    ("/dev/udp/", Boundary::Any),
-    ("/dev/sd", Boundary::Any),
-    ("/dev/nvme", Boundary::Any),
-    ("/dev/hd", Boundary::Any),
-    ("/dev/vd", Boundary::Any),
-    ("/dev/xvd", Boundary::Any),
-    ("/dev/mmcblk", Boundary::Any),
-    ("/dev/disk", Boundary::Any),
-    ("/dev/md", Boundary::Any),
-    ("/dev/mapper", Boundary::Any),
-    ("physicaldrive", Boundary::Any),
-    ("socket", Boundary::Any),
-    ("fsockopen", Boundary::Any),
-    ("child_process", Boundary::Any),
-    ("/inet/", Boundary::Any),
-    ("history", Boundary::Any),
-    ("histfile", Boundary::Any),
-    ("histsize", Boundary::Any),
-    ("/var/log", Boundary::Any),
-    ("/var/adm", Boundary::Any),
-    ("journalctl", Boundary::Word),
-    ("auditctl", Boundary::Word),
-    ("auditd", Boundary::Word),
-    ("rsyslog", Boundary::Word),
-    ("wevtutil", Boundary::Word),
-    ("eventlog", Boundary::Any),
-    ("cron", Boundary::Any),
-    ("systemd", Boundary::Any),
-    ("bashrc", Boundary::Any),
-    ("bash_profile", Boundary::Any),
-    ("bash_login", Boundary::Any),
-    ("profile", Boundary::Any),
-    ("zshrc", Boundary::Any),
-    ("zshenv", Boundary::Any),
-    ("zlogin", Boundary::Any),
-    ("config.fish", Boundary::Any),
-    ("/etc/environment", Boundary::Any),
-    ("authorized_keys", Boundary::Any),
-    ("launchagents", Boundary::Any),
-    ("launchdaemons", Boundary::Any),
-    ("launchctl", Boundary::Word),
-    ("rc.local", Boundary::Any),
-    ("init.d", Boundary::Any),
-    ("autostart", Boundary::Any),
-    ("sudoers", Boundary::Any),
-    ("/etc/passwd", Boundary::Any),
-    ("/etc/shadow", Boundary::Any),
-    ("/etc/group", Boundary::Any),
-    ("gshadow", Boundary::Any),
-    ("ld.so.preload", Boundary::Any),
-    ("schtasks", Boundary::Word),
-    ("currentversion", Boundary::Any),
-    ("useradd", Boundary::Word),
-    ("usermod", Boundary::Word),
-    ("miner", Boundary::Any),
-    ("xmrig", Boundary::Any),
-    ("xmr-stak", Boundary::Any),
-    ("minerd", Boundary::Any),
-    ("stratum", Boundary::Any),
-    ("donate-level", Boundary::Any),
-    (".ssh", Boundary::Any),
-    ("/etc/ssh", Boundary::Any),
-    (".aws", Boundary::Any),
-    (".kube", Boundary::Any),
-    (".docker", Boundary::Any),
-    ("netrc", Boundary::Any),
-    ("git-credentials", Boundary::Any),
-    ("gcloud", Boundary::Any),
-    (".azure", Boundary::Any),
-    ("login data", Boundary::Any),
-    ("cookies", Boundary::Any),
-    ("key4.db", Boundary::Any),
-    ("key3.db", Boundary::Any),
-    ("logins.json", Boundary::Any),
-    ("signons.sqlite", Boundary::Any),
-    ("local state", Boundary::Any),
-    ("web data", Boundary::Any),
-    ("keychain", Boundary::Any),
-    ("password", Boundary::Any),
-    (".npmrc", Boundary::Any),
-    (".pypirc", Boundary::Any),
-    (".pgpass", Boundary::Any),
-    (".my.cnf", Boundary::Any),
-    (".vault-token", Boundary::Any),
-    ("credentials", Boundary::Any),
-    ("private-keys", Boundary::Any),
-    ("secring", Boundary::Any),
-    ("mimikatz", Boundary::Any),
-    ("lsass", Boundary::Any),
-    ("hklm", Boundary::Any),
-    ("(){", Boundary::Any),
-    ("() {", Boundary::Any),
-    ("%0|%0", Boundary::Any),
-    ("fork", Boundary::Any),
-    ("base64", Boundary::Any),
-    ("base32", Boundary::Any),
-    ("xxd", Boundary::Word),
-    ("eval", Boundary::Word),
-    ("exec", Boundary::Word),
-    ("alias", Boundary::Word),
-    ("-rf", Boundary::Any),
-    ("-fr", Boundary::Any),
-    ("--no-preserve-root", Boundary::Any),
-    ("--recursive", Boundary::Any),
-    ("ifs", Boundary::Word),
-    ("\\x", Boundary::Any),
-    ("$'", Boundary::Any),
-    ("/???/", Boundary::Any),
-];
-
 /// Words that mark a line as a sentence about a command rather than a command.
 const STOPWORDS: &[&str] = &[
     "the",
@@ -362,7 +198,7 @@ enum Setting {
 /// The `shell` detector.
 #[derive(Debug)]
 pub struct ShellDetector {
-    triggers: AhoCorasick,
+    triggers: prefilter::Prefilter,
     command_keys: Vec<String>,
     secret_assignment: Regex,
     url_credentials: Regex,
@@ -384,17 +220,7 @@ type OffsetMap<'a> = &'a dyn Fn(usize) -> usize;
 
 impl ShellDetector {
     fn new(raw: &RawOptions) -> ShellDetector {
-        let triggers = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostFirst)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(TRIGGERS.iter().map(|(pattern, _)| pattern))
-            .or_else(|_| AhoCorasick::new(TRIGGERS.iter().map(|(pattern, _)| pattern)));
-        let triggers = match triggers {
-            Ok(triggers) => triggers,
-            // The trigger list is a constant covered by tests.
-            Err(err) => panic!("shell trigger automaton failed to build: {err}"),
-        };
+        let triggers = prefilter::Prefilter::new();
         let regex = |pattern: &str| match Regex::new(pattern) {
             Ok(regex) => regex,
             Err(err) => panic!("shell excerpt regex is invalid: {err}"),
@@ -409,31 +235,6 @@ impl ShellDetector {
             ),
             url_credentials: regex(r"://[^/\s:@]+:([^@\s/]+)@"),
         }
-    }
-
-    /// The first prefilter hit at or after `from` that sits as its pattern requires.
-    fn next_trigger(&self, text: &str, mut from: usize) -> Option<usize> {
-        let bytes = text.as_bytes();
-        while from < text.len() {
-            let found = self
-                .triggers
-                .find(AcInput::new(text).span(from..text.len()))?;
-            let (_, boundary) = TRIGGERS.get(found.pattern().as_usize())?;
-            let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-            let ok = match boundary {
-                Boundary::Any => true,
-                Boundary::Word => {
-                    let before = found.start().checked_sub(1).and_then(|p| bytes.get(p));
-                    let after = bytes.get(found.end());
-                    !before.is_some_and(|&b| word(b)) && !after.is_some_and(|&b| word(b))
-                }
-            };
-            if ok {
-                return Some(found.start());
-            }
-            from = found.start() + 1;
-        }
-        None
     }
 
     fn is_command_key(&self, key: &str) -> bool {
@@ -572,41 +373,53 @@ impl ShellDetector {
         let mut pos = 0;
         let mut fence_open = false;
         let mut fence_scanned = 0;
-        while let Some(hit) = self.next_trigger(text, pos) {
+        let mut anchors = self.triggers.anchors(text);
+        while let Some(anchor) = anchors.next_from(pos) {
             if st.exhausted {
                 return;
             }
+            // Line bounds, looked for at most MAX_LINE away: a longer line is read in a
+            // window around the anchor, so one huge line costs linear time.
+            let back = anchor.saturating_sub(MAX_LINE);
             let line_start =
-                memchr::memrchr(b'\n', bytes.get(..hit).unwrap_or_default()).map_or(0, |p| p + 1);
-            let mut line_end = memchr::memchr(b'\n', bytes.get(hit..).unwrap_or_default())
-                .map_or(text.len(), |p| hit + p);
+                match memchr::memrchr(b'\n', bytes.get(back..anchor).unwrap_or_default()) {
+                    Some(p) => back + p + 1,
+                    None if back == 0 => 0,
+                    None => floor_boundary(text, anchor.saturating_sub(WINDOW)),
+                };
+            let ahead = (anchor + MAX_LINE).min(text.len());
+            let mut line_end =
+                match memchr::memchr(b'\n', bytes.get(anchor..ahead).unwrap_or_default()) {
+                    Some(p) => anchor + p,
+                    None if ahead == text.len() => text.len(),
+                    None => ceil_boundary(text, anchor + WINDOW),
+                };
             let mut joined = 0;
             while joined < MAX_CONTINUATIONS
                 && line_end < text.len()
+                && bytes.get(line_end) == Some(&b'\n')
                 && text
-                    .get(..line_end)
+                    .get(line_start..line_end)
                     .is_some_and(|l| l.trim_end_matches('\r').ends_with('\\'))
             {
-                line_end = memchr::memchr(b'\n', bytes.get(line_end + 1..).unwrap_or_default())
-                    .map_or(text.len(), |p| line_end + 1 + p);
+                let next = (line_end + 1 + MAX_LINE).min(text.len());
+                line_end = memchr::memchr(b'\n', bytes.get(line_end + 1..next).unwrap_or_default())
+                    .map_or(next, |p| line_end + 1 + p);
                 joined += 1;
             }
+            let (start, end) = (line_start, ceil_boundary(text, line_end));
+            pos = end.max(anchor + 1);
+            if self.triggers.trigger_in(text, start, end).is_none() {
+                continue;
+            }
             let fences = memchr::memmem::find_iter(
-                bytes.get(fence_scanned..line_start).unwrap_or_default(),
+                bytes.get(fence_scanned..start).unwrap_or_default(),
                 b"```",
             )
             .count();
             fence_open ^= fences % 2 == 1;
-            fence_scanned = line_start;
-            let (start, end) = if line_end - line_start > MAX_LINE {
-                let start = floor_boundary(text, hit.saturating_sub(WINDOW).max(line_start));
-                let end = ceil_boundary(text, (hit + WINDOW).min(line_end));
-                (start, end)
-            } else {
-                (line_start, line_end)
-            };
+            fence_scanned = fence_scanned.max(start);
             self.scan_line(text, start, end, mode, setting, fence_open, map, st, out);
-            pos = end.max(hit + 1);
         }
     }
 

@@ -85,21 +85,39 @@ const GLOB_TARGETS: &[&str] = &[
 ];
 
 fn glob_command(pattern: &str) -> Option<String> {
-    for name in GLOB_TARGETS {
-        for dir in [
-            "",
-            "/bin/",
-            "/usr/bin/",
-            "/sbin/",
-            "/usr/sbin/",
-            "/usr/local/bin/",
-        ] {
-            if lexer::glob_matches(pattern, &format!("{dir}{name}")) {
-                return Some((*name).to_owned());
-            }
-        }
+    // Only words that could name a program: `/???/?m`, `c?rl`, not `Why?`.
+    let plausible = pattern.len() <= 32
+        && pattern.is_ascii()
+        && !pattern.ends_with('?')
+        && pattern
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-?*[]".contains(&b));
+    if !plausible {
+        return None;
     }
-    None
+    let (dirs, base): (&[&str], &str) = match pattern.rfind('/') {
+        Some(slash) => (
+            &[
+                "/bin/",
+                "/usr/bin/",
+                "/sbin/",
+                "/usr/sbin/",
+                "/usr/local/bin/",
+            ],
+            pattern.get(slash + 1..).unwrap_or_default(),
+        ),
+        None => (&[""], pattern),
+    };
+    let dir_pattern = pattern
+        .get(..pattern.len() - base.len())
+        .unwrap_or_default();
+    GLOB_TARGETS
+        .iter()
+        .find(|name| {
+            lexer::glob_matches(base, name)
+                && dirs.iter().any(|dir| lexer::glob_matches(dir_pattern, dir))
+        })
+        .map(|name| (*name).to_owned())
 }
 
 enum Derived {

@@ -1,8 +1,6 @@
 //! The rules: each looks at resolved commands (name, flags, targets, redirections, the
 //! pipeline around them) and reports what the command would do.
 
-use std::collections::HashMap;
-
 use airlock_core::Severity;
 
 use super::lexer::{Command, RedirOp, State, Word};
@@ -59,12 +57,14 @@ pub(crate) fn analyze(st: &mut State, from: usize) -> Vec<Hit> {
         resolved.push(r);
         i += 1;
     }
-    let mut pipelines: HashMap<u32, Vec<usize>> = HashMap::new();
-    let mut groups: HashMap<u32, Vec<usize>> = HashMap::new();
+    let mut pipelines: Vec<(u32, usize)> = Vec::new();
+    let mut groups: Vec<(u32, usize)> = Vec::new();
     for (i, command) in st.commands.iter().enumerate().skip(from) {
-        pipelines.entry(command.pipeline).or_default().push(i);
-        groups.entry(command.group).or_default().push(i);
+        pipelines.push((command.pipeline, i));
+        groups.push((command.group, i));
     }
+    pipelines.sort_unstable();
+    groups.sort_unstable();
     let ctx = Ctx {
         cmds: &st.commands,
         res: &resolved,
@@ -96,8 +96,10 @@ pub(crate) fn analyze(st: &mut State, from: usize) -> Vec<Hit> {
 struct Ctx<'a> {
     cmds: &'a [Command],
     res: &'a [Resolved],
-    pipelines: HashMap<u32, Vec<usize>>,
-    groups: HashMap<u32, Vec<usize>>,
+    /// (pipeline id, command index), sorted.
+    pipelines: Vec<(u32, usize)>,
+    /// (group id, command index), sorted.
+    groups: Vec<(u32, usize)>,
     from: usize,
     enables_units: bool,
     shell_uses_fd: bool,
@@ -306,18 +308,14 @@ impl Ctx<'_> {
             .unwrap_or_default()
     }
 
-    fn pipeline(&self, i: usize) -> &[usize] {
-        self.cmds
-            .get(i)
-            .and_then(|c| self.pipelines.get(&c.pipeline))
-            .map_or(&[], Vec::as_slice)
+    /// The commands of `i`'s pipeline, in order.
+    fn pipeline(&self, i: usize) -> Vec<usize> {
+        members(&self.pipelines, self.cmds.get(i).map(|c| c.pipeline))
     }
 
-    fn group(&self, i: usize) -> &[usize] {
-        self.cmds
-            .get(i)
-            .and_then(|c| self.groups.get(&c.group))
-            .map_or(&[], Vec::as_slice)
+    /// The commands of `i`'s statement (`iex (iwr …)`), in order.
+    fn group(&self, i: usize) -> Vec<usize> {
+        members(&self.groups, self.cmds.get(i).map(|c| c.group))
     }
 
     /// Commands lexed from the substitutions of a word.
@@ -1897,12 +1895,11 @@ impl Ctx<'_> {
             .map(|w| w.text.as_str())
             .chain(command.assigns.iter().map(|(_, v)| v.as_str()));
         for text in words {
-            let lower = text.to_ascii_lowercase();
-            if lower.contains("stratum+tcp://")
-                || lower.contains("stratum+ssl://")
-                || lower.contains("stratum+tls://")
-                || lower.contains("stratum2+tcp://")
-                || lower.starts_with("stratum://")
+            if contains_ci(text, "stratum")
+                && (contains_ci(text, "+tcp://")
+                    || contains_ci(text, "+ssl://")
+                    || contains_ci(text, "+tls://")
+                    || starts_with_ci(text, "stratum://"))
             {
                 hits.push(hit(
                     "cryptominer",
@@ -1913,7 +1910,7 @@ impl Ctx<'_> {
                 ));
                 return;
             }
-            if lower.starts_with("--donate-level") {
+            if starts_with_ci(text, "--donate-level") {
                 hits.push(hit(
                     "cryptominer",
                     Severity::High,
@@ -2013,6 +2010,32 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+fn members(index: &[(u32, usize)], id: Option<u32>) -> Vec<usize> {
+    let Some(id) = id else {
+        return Vec::new();
+    };
+    let start = index.partition_point(|(k, _)| *k < id);
+    index[start..]
+        .iter()
+        .take_while(|(k, _)| *k == id)
+        .map(|(_, i)| *i)
+        .collect()
+}
+
+fn contains_ci(haystack: &str, needle: &str) -> bool {
+    haystack.len() >= needle.len()
+        && haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn starts_with_ci(text: &str, prefix: &str) -> bool {
+    text.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 fn is_system_subtree(path: &str) -> bool {

@@ -6,14 +6,19 @@ use airlock_core::{EventKind, Finding, Severity};
 use super::rules::RULES;
 use crate::{RawDetectConfig, ScanContext, Scanner};
 
-fn scanner() -> Scanner {
-    let mut config = RawDetectConfig::default();
-    for spec in crate::registry::DETECTORS {
-        let mut table = serde_json::Map::new();
-        table.insert("enabled".into(), (spec.id == "shell").into());
-        config.detectors.insert(spec.id.to_owned(), table);
-    }
-    Scanner::from_config(&config).expect("shell-only config is valid")
+/// A scanner running only `shell`, built once: building every detector's tables is slow in
+/// debug builds.
+fn scanner() -> &'static Scanner {
+    static SCANNER: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
+    SCANNER.get_or_init(|| {
+        let mut config = RawDetectConfig::default();
+        for spec in crate::registry::DETECTORS {
+            let mut table = serde_json::Map::new();
+            table.insert("enabled".into(), (spec.id == "shell").into());
+            config.detectors.insert(spec.id.to_owned(), table);
+        }
+        Scanner::from_config(&config).expect("shell-only config is valid")
+    })
 }
 
 fn scan(kind: EventKind, text: &str) -> Vec<Finding> {
@@ -813,4 +818,97 @@ fn messages_stay_on_one_short_line() {
         );
     }
     assert!(!long.is_empty());
+}
+
+/// Random soup of shell syntax, commands and multi-byte text: no panic, spans on character
+/// boundaries, deterministic (the conformance suite adds huge and binary inputs).
+#[test]
+fn random_shell_soup_keeps_invariants() {
+    const PIECES: &[&str] = &[
+        "rm",
+        " -rf ",
+        "/",
+        "~",
+        "$",
+        "{",
+        "}",
+        "(",
+        ")",
+        "$(",
+        "`",
+        "'",
+        "\"",
+        "\\",
+        "\n",
+        ";",
+        "|",
+        "&",
+        "&&",
+        ">",
+        ">>",
+        "<",
+        "<<EOF\n",
+        "EOF",
+        "<(",
+        "${IFS}",
+        "$'\\x72",
+        "=",
+        "a=rm;",
+        "$a",
+        "bash -c ",
+        "eval ",
+        "curl x",
+        " | sh",
+        "/dev/tcp/1.2.3.4/5",
+        "nc -e ",
+        "dd of=/dev/sda",
+        "é",
+        "👨‍👩‍👧",
+        "\u{202e}",
+        "{\"command\": \"",
+        "\\\"",
+        "\"}",
+        "[",
+        "]",
+        ",",
+        ":(){ :|:& };:",
+        "#",
+        "*",
+        "?",
+        "%0|%0",
+        "python -c '",
+        "import socket",
+        "chmod u+s ",
+        "~/.ssh/id_rsa",
+        "HISTFILE=",
+        "echo ",
+        "| base64 -d |",
+        "\t",
+        " ",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let scanner = scanner();
+    for _ in 0..1500 {
+        let len = (next() % 40) as usize;
+        let text: String = (0..len)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect();
+        for kind in [
+            EventKind::ToolCall,
+            EventKind::ToolResult,
+            EventKind::File,
+            EventKind::Prompt,
+        ] {
+            let findings = scanner.scan(&text, ScanContext::of_kind(kind));
+            crate::invariants::check_scan(&text, &findings)
+                .unwrap_or_else(|v| panic!("{kind:?} {text:?}: {v}"));
+            assert_eq!(findings, scanner.scan(&text, ScanContext::of_kind(kind)));
+        }
+    }
 }

@@ -1616,7 +1616,11 @@ pub(crate) fn evaluate(stages: &[&Command]) -> Option<String> {
     if stages.len() > 6 || rest.iter().any(|c| c.pipeline != first.pipeline) {
         return None;
     }
-    let mut data = produce(first)?;
+    // `rev <<< '/ fr- mr'`: a filter fed by a here-string starts the pipeline.
+    let mut data = match herestring(first) {
+        Some(input) => filter(first, format!("{input}\n").as_bytes())?,
+        None => produce(first)?,
+    };
     for stage in rest {
         data = filter(stage, &data)?;
         if data.len() > MAX_VALUE {
@@ -1626,8 +1630,20 @@ pub(crate) fn evaluate(stages: &[&Command]) -> Option<String> {
     Some(String::from_utf8_lossy(&data).into_owned())
 }
 
+fn herestring(command: &Command) -> Option<&str> {
+    command
+        .redirects
+        .iter()
+        .find(|r| r.op == RedirOp::HereString && !r.target.dynamic)
+        .map(|r| r.target.text.as_str())
+}
+
 fn literal_args(command: &Command) -> Option<Vec<&str>> {
-    if command.argv.iter().any(|w| w.dynamic) || !command.redirects.is_empty() {
+    let other_redirects = command
+        .redirects
+        .iter()
+        .any(|r| r.op != RedirOp::HereString);
+    if command.argv.iter().any(|w| w.dynamic) || other_redirects {
         return None;
     }
     Some(command.argv.iter().map(|w| w.text.as_str()).collect())
@@ -1726,12 +1742,47 @@ fn filter(command: &Command, input: &[u8]) -> Option<Vec<u8>> {
                 .into_bytes(),
         ),
         "tr" if args.first() == Some(&"-d") => {
-            let set = args.get(1)?.as_bytes();
+            let set = tr_set(args.get(1)?)?;
             Some(input.iter().copied().filter(|b| !set.contains(b)).collect())
+        }
+        "tr" if args.len() == 2 => {
+            // `tr 'a-z' 'n-za-m'` (rot13) and other byte translations.
+            let from = tr_set(args[0])?;
+            let to = tr_set(args[1])?;
+            let last = *to.last()?;
+            Some(
+                input
+                    .iter()
+                    .map(|b| match from.iter().position(|f| f == b) {
+                        Some(i) => to.get(i).copied().unwrap_or(last),
+                        None => *b,
+                    })
+                    .collect(),
+            )
         }
         "cat" if args.is_empty() => Some(input.to_vec()),
         _ => None,
     }
+}
+
+/// The bytes of a `tr` set with `a-z` ranges expanded; `None` for classes (`[:alpha:]`).
+fn tr_set(spec: &str) -> Option<Vec<u8>> {
+    let bytes = spec.as_bytes();
+    if !spec.is_ascii() || spec.contains("[:") || bytes.len() > 256 {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 2 < bytes.len() && bytes[i + 1] == b'-' && bytes[i] <= bytes[i + 2] {
+            out.extend(bytes[i]..=bytes[i + 2]);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
 }
 
 /// Standard or URL-safe base64, ignoring whitespace; `None` on anything else.
@@ -1812,6 +1863,14 @@ mod tests {
         let lexed = argvs(r"`printf '\x72\x6d'` -rf /");
         assert_eq!(lexed.last().unwrap(), &vec!["rm", "-rf", "/"]);
         let lexed = argvs("$(echo cm0gLXJmIC8= | base64 -d)");
+        assert_eq!(lexed.last().unwrap(), &vec!["rm", "-rf", "/"]);
+    }
+
+    #[test]
+    fn evaluates_reversal_and_rot13_filters() {
+        let lexed = argvs("$(rev <<< '/ fr- mr')");
+        assert_eq!(lexed.last().unwrap(), &vec!["rm", "-rf", "/"]);
+        let lexed = argvs("$(echo 'ez -es /' | tr 'a-z' 'n-za-m')");
         assert_eq!(lexed.last().unwrap(), &vec!["rm", "-rf", "/"]);
     }
 

@@ -156,6 +156,7 @@ pub(crate) fn classify(path: &str) -> (Place, String) {
     let trimmed = path
         .strip_suffix("/*")
         .or_else(|| path.strip_suffix("/.*"))
+        .or_else(|| path.strip_suffix("/*.*"))
         .unwrap_or(path);
     let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
     let lower = trimmed.to_ascii_lowercase();

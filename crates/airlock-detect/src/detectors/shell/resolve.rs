@@ -29,6 +29,8 @@ pub(crate) struct Resolved {
     pub operands: Vec<usize>,
     /// Whether this is a shell (`sh`, `bash`, …) with `-i`.
     pub interactive: bool,
+    /// Run by `xargs`, so its last arguments come from standard input.
+    pub xargs: bool,
 }
 
 /// Interpreter families.
@@ -372,6 +374,7 @@ fn unwrap(
         k = next;
     }
     r.eff = k.min(argv.len());
+    r.xargs = xargs;
     let Some(word) = argv.get(r.eff) else {
         return r;
     };
@@ -506,6 +509,20 @@ fn interpret(
                 r.code = Some(base + j);
             }
             break;
+        }
+        // `ruby -e'code'`, `python -c'code'`: the code is glued to its flag in one word.
+        let attached = match interp {
+            Interp::Perl | Interp::Ruby | Interp::Lua | Interp::Node => {
+                t.strip_prefix("-e").or_else(|| t.strip_prefix("-E"))
+            }
+            Interp::Python => t.strip_prefix("-c"),
+            Interp::Php => t.strip_prefix("-r"),
+            _ => None,
+        };
+        if let Some(code) = attached.filter(|code| !code.is_empty() && !saw_code_flag) {
+            r.code = Some(base + j);
+            derived.push(Derived::Code(code.to_owned()));
+            return;
         }
         if t == "--" {
             if args.get(j + 1).is_some() {

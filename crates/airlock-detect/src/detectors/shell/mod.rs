@@ -16,8 +16,16 @@
 //! is at most something to be told about, and a mention inside a sentence is not reported at
 //! all for files and completions.
 //!
-//! Ordinary prose costs one Aho-Corasick pass: only lines holding a command name or path of
-//! interest are lexed, and all lexing shares a byte budget per scan.
+//! Ordinary prose costs a few SIMD passes ([`prefilter`]): only lines that carry a command-line
+//! anchor (`/`, `~`, `` ` ``, `$`, `{`, ` -x`) *and* a command name or path of interest are
+//! lexed. Command arguments of tool calls are always lexed whole (up to 256 KB), so no spelling
+//! of a command can slip past a keyword list there. All lexing shares a byte budget per scan.
+//!
+//! Decisions: listing a credential directory (`ls ~/.ssh`) or using a key (`ssh -i`) is not
+//! reading it; `cat`, `cp`, `tar`, `base64`, … are. JSON tool arguments are decoded and each
+//! string judged by its property: `command`, `cmd`, `script`, `code`, … run (configurable with
+//! the `command_keys` option); others (`content`, `path`) are data and graded like text an agent
+//! reads.
 
 mod json;
 mod lexer;

@@ -1068,3 +1068,44 @@ fn environment_setup_in_shell_startup_files_is_low() {
         Severity::High,
     );
 }
+
+#[test]
+fn extra_command_keys_are_configurable_and_unknown_options_rejected() {
+    let mut options = serde_json::Map::new();
+    options.insert("command_keys".into(), serde_json::json!(["shell_line"]));
+    let detector = super::build(&options).expect("valid options");
+    let scanner_text = r#"{"shell_line": "rm -rf ~"}"#;
+    let mut findings = Vec::new();
+    let scanner = scanner();
+    // The shared scanner uses defaults: the key is data there.
+    assert!(
+        scanner
+            .scan(scanner_text, ScanContext::of_kind(EventKind::ToolCall))
+            .iter()
+            .all(|f| f.severity <= Severity::Medium)
+    );
+    struct NoRescan;
+    impl crate::detector::Rescan for NoRescan {
+        fn rescan(&self, _: &str, _: ScanContext, _: usize) -> Vec<Finding> {
+            Vec::new()
+        }
+        fn max_depth(&self) -> usize {
+            0
+        }
+    }
+    let input = crate::detector::Input::new(
+        scanner_text,
+        ScanContext::of_kind(EventKind::ToolCall),
+        0,
+        &NoRescan,
+    );
+    detector.detect(&input, &mut findings);
+    assert!(
+        findings.iter().any(|f| f.severity == Severity::Critical),
+        "{findings:#?}"
+    );
+
+    let mut bad = serde_json::Map::new();
+    bad.insert("comand_keys".into(), serde_json::json!([]));
+    assert!(super::build(&bad).is_err());
+}

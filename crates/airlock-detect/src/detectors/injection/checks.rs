@@ -38,6 +38,18 @@ pub(super) struct CheckSpec {
     pub anchors: &'static [&'static str],
     /// The expression, run on windows around anchors of the normalised text.
     pub pattern: &'static str,
+    /// Lowercase keywords of which at least one must occur near an anchor for the expression
+    /// to run at all: a cheap co-occurrence test that spares most windows opened by common
+    /// anchors ("your"). Every match must contain one of them. Empty: no such test.
+    pub requires: &'static [&'static str],
+    /// For a check that needs the *sentence* around its match to open a certain way: an
+    /// expression (anchored with `^`) that the text from the sentence start up to the match
+    /// must match. Cheaper than one expression with a long gap, which defeats the DFA.
+    pub opener: Option<&'static str>,
+    /// Whether the expression needs Unicode word classes (scripts other than Latin). Others
+    /// get ASCII `\b`, `\w`, `\d`, which keep the regex engine on its fast DFA path: the
+    /// text is normalised to ASCII letters for Latin script anyway.
+    pub unicode: bool,
     /// A match that also matches this (looking a few words past its end too) is dropped,
     /// e.g. "ignore *my* previous instructions", "ignore the instructions *I gave* you": the
     /// writer revising their own request.
@@ -62,6 +74,9 @@ const fn check(
         position: Position::Anywhere,
         anchors,
         pattern,
+        requires: &[],
+        opener: None,
+        unicode: false,
         veto: None,
     }
 }
@@ -80,6 +95,9 @@ const fn counter(
         position: Position::Anywhere,
         anchors,
         pattern,
+        requires: &[],
+        opener: None,
+        unicode: false,
         veto: None,
     }
 }
@@ -92,6 +110,21 @@ impl CheckSpec {
 
     const fn up_to(mut self, max_count: u8) -> CheckSpec {
         self.max_count = max_count;
+        self
+    }
+
+    const fn requiring(mut self, requires: &'static [&'static str]) -> CheckSpec {
+        self.requires = requires;
+        self
+    }
+
+    const fn opened_by(mut self, opener: &'static str) -> CheckSpec {
+        self.opener = Some(opener);
+        self
+    }
+
+    const fn unicode(mut self) -> CheckSpec {
+        self.unicode = true;
         self
     }
 
@@ -211,18 +244,113 @@ const OVERRIDE_ANCHORS: &[&str] = &[
     "quit",
 ];
 
-/// An override whose object belongs to someone else ("make a model ignore *its* system
-/// prompt"): a description of an attack, not one.
-const THIRD_PERSON: &str = r"(?i)\b(?:its|their|his|her)\W+(?:\w+\W+)?(?:instructions?|prompts?|rules|guidelines|guidance|directives?|programming|training|restrictions|safeguards|guardrails|polic(?:y|ies)|constraints|system)\b";
-
 /// A sender asking the reader for their own details ("include your order number in your
 /// reply"): a request to a person, not a change to a model's output.
 const RECIPIENTS_OWN_DETAILS: &str = r"(?i)\byour\W+(?:full\W+)?(?:(?:order|account|reference|ticket|case|invoice|tracking|customer|booking|confirmation|membership|policy|claim|employee|student)\W+(?:number|id|no|code)|name|phone\W+number|(?:postal\W+|mailing\W+|e-?mail\W+)?address|date\W+of\W+birth|availability|feedback|comments?|questions?|signature)\b";
 
-/// A writer revising their own earlier request ("ignore my previous instructions").
+/// An override of what is not the reader's to override: someone else's rules ("make a
+/// model ignore *its* system prompt", a description of an attack) or the writer's own
+/// earlier request ("ignore my previous instructions").
 const OWN_REQUEST: &str = r"(?i)\b(?:its|their|his|her)\W+(?:\w+\W+)?(?:instructions?|prompts?|rules|guidelines|guidance|directives?|programming|training|restrictions|safeguards|guardrails|polic(?:y|ies)|constraints|system)\b|\b(?:my|our)\W+(?:\w+\W+)?(?:previous|prior|earlier|original|initial|old|above|current|all|any|instructions?|rules|guidelines|directions?|requests?|messages?)\b|\b(?:i|we)\W+(?:just\W+)?(?:gave|sent|wrote|mentioned|listed|provided|asked)\b";
 
 const AI_ANCHORS: &[&str] = &ai_anchors!();
+
+/// Nouns for what the assistant produces (see `work_product!`).
+const WORK_PRODUCTS: &[&str] = &[
+    "repl",
+    "respon",
+    "answer",
+    "output",
+    "summar",
+    "message",
+    "translation",
+    "result",
+    "explanation",
+    "elucidation",
+    "reasoning",
+    "completion",
+    "text",
+];
+const CODE_PRODUCTS: &[&str] = &[
+    "code",
+    "implementation",
+    "solution",
+    "algorithm",
+    "program",
+    "script",
+    "function",
+    "respon",
+    "answer",
+];
+const CHANGED: &[&str] = &[
+    "updated",
+    "changed",
+    "replaced",
+    "revised",
+    "modified",
+    "overridden",
+    "superseded",
+    "rewritten",
+    "reset",
+    "removed",
+    "lifted",
+    "disabled",
+    "void",
+    "cancel",
+    "revoked",
+];
+const PROMPT_NOUNS: &[&str] = &[
+    "prompt",
+    "instruction",
+    "message",
+    "configuration",
+    "directive",
+    "rules",
+    "guidelines",
+    "setup",
+    "context",
+    "initiali",
+];
+const SENDING: &[&str] = &[
+    "send",
+    "forward",
+    "mail",
+    "post",
+    "upload",
+    "transfer",
+    "share",
+    "leak",
+    "exfiltrate",
+    "copy",
+    "include",
+];
+const DATA_OBJECTS: &[&str] = &[
+    "mail",
+    "message",
+    "document",
+    "doc",
+    "page",
+    "site",
+    "file",
+    "text",
+    "content",
+    "article",
+    "post",
+    "thread",
+    "data",
+    "input",
+    "pdf",
+    "ticket",
+    "issue",
+    "review",
+    "comment",
+    "note",
+    "passage",
+    "paragraph",
+    "section",
+    "instruction",
+    "line",
+];
 
 /// Every check, in no particular order.
 pub(super) const CHECKS: &[CheckSpec] = &[
@@ -322,7 +450,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             r"|(?:忽略|忽视|无视|無視|忘记|忘掉|不要理会)[^\n。]{0,12}?(?:之前|以上|上述|先前|前面|所有|以前|上面|之前的)[^\n。]{0,10}?(?:指令|指示|说明|提示|规则|命令|設定|设定)",
             r"|(?:以前|前|上記|これまで)の(?:すべての)?(?:指示|命令|指令)を(?:無視|忘れ)"
         ),
-    ),
+    )
+    .unicode(),
     check(
         "ignore_everything_before",
         Family::InstructionOverride,
@@ -353,14 +482,14 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "fake_delimiter",
         Family::InstructionOverride,
         2.0,
-        &["%%%", "###", "===", "---", "***", "<<", "[[", "|||", "end", "begin"],
+        &["%%%", "###", "===", "---", "***", "<<", "[[", "|||"],
         r"(?i)(?:%{3,}|#{3,}|={3,}|-{3,}|\*{3,}|\|{3,})[ \t]*(?:end|begin|start|stop)\b[^\n]{0,40}?(?:%{3,}|#{3,}|={3,}|-{3,}|\*{3,}|\|{3,})|<<\s*/?\s*(?:end|begin|start)[\w\s]{0,20}>>|\[\[\s*/?\s*(?:end|begin|start|system|admin|override)[\w\s]{0,20}\]\]",
     ),
     check(
         "new_instructions",
         Family::InstructionOverride,
         3.5,
-        &["new", "updated", "revised", "real", "actual", "true", "secret", "hidden", "override", "admin", "system", "developer", "priority", "overriding"],
+        &["instruction", "directive", "prompt", "task", "objective", "mission", "orders", "rules", "goal"],
         r"(?i)\b(?:new|updated|revised|real|actual|true|secret|hidden|override|admin(?:istrator)?|system|developer|priority|overriding)\W+(?:instructions?|directives?|prompt|system\W+prompt)\s*(?:[:\-]|\bare\b|\bfollow\b|\bbelow\b|\bfor\W+you\b)|\b(?:new|updated|revised|real|actual|secret|hidden|priority)\W+(?:instructions?|directives?|task|tasks|objective|mission|orders|rules|goal)\W+for\W+(?:you|the\W+(?:assistant|ai|agent|model|llm|bot|chatbot))\b",
     ),
     check(
@@ -404,7 +533,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         3.0,
         &["your", "all previous", "all prior"],
         r"(?i)\b(?:your|all\W+(?:previous|prior))\W+(?:\w+\W+)?(?:instructions|system\W+prompt|directives|guidelines|programming)\W+(?:has|have|are|is)\W+(?:now\W+)?(?:been\W+)?(?:updated|changed|replaced|revised|modified|overridden|superseded|rewritten|reset|removed|lifted|disabled|void|cancel+ed|revoked)\b",
-    ),
+    )
+    .requiring(CHANGED),
     check(
         "claimed_authority",
         Family::InstructionOverride,
@@ -587,7 +717,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "persona_switch",
         Family::JailbreakPersona,
         0.8,
-        &["you are", "you're", "act", "behave", "respond", "answer", "reply", "speak", "talk", "pretend", "role", "play", "take on", "take up", "immerse", "simulate", "impersonate", "you will", "embody", "transform", "change yourself", "turn yourself", "i want you", "let's", "lets"],
+        &["you are", "you're", "act as", "act like", "acting as", "acting like", "behave", "respond as", "respond like", "answer as", "answer like", "reply as", "reply like", "speak as", "speak like", "talk as", "talk like", "pretend", "role", "play the", "let's", "lets", "take on", "take up", "immerse", "simulate", "impersonate", "you will", "embody", "transform", "change yourself", "turn yourself", "i want you", "let's", "lets"],
         r"(?i)\b(?:you\W+are\W+(?:now|going\W+to\W+(?:be|act|pretend|play|become)|about\W+to\W+(?:become|immerse|play|be)|no\W+longer)|you'?re\W+(?:now|going\W+to\W+(?:be|act|pretend|play))|(?:act|acting|behave|respond|answer|reply|speak|talk)\W+(?:as|like)\W+(?:a|an|my|if)\b|pretend(?:ing)?\W+(?:to\W+be|you\W+are|that\W+you)|role-?\W*play(?:ing)?\W+as|play\W+the\W+(?:role|part)|take\W+on\W+the\W+(?:role|persona)|immerse\W+yourself|simulat(?:e|ing)\W+(?:a|an|being)|impersonat\w+|you\W+will\W+now\W+(?:be|act|pose|play|become)|embody|transform\W+into|take\W+(?:up|on)\W+(?:the\W+)?(?:persona|role|identity)|let'?s\W+(?:play\W+a\W+(?:game|role)|pretend)|(?:change|turn|transform)\W+yourself\W+into|(?:in|into)\W+the\W+role\W+of|i\W+want\W+you\W+to\W+(?:act|be|pretend|play|become|simulate|roleplay)|you\W+(?:will|are\W+going\W+to)\W+(?:act|pretend|roleplay|role-play|pose))\b",
     )
     .up_to(2),
@@ -631,7 +761,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "safety_disabled",
         Family::JailbreakPersona,
         2.5,
-        &["safety", "content", "moderation", "ethic", "guardrail", "filter"],
+        &["disabled", "turned off", "deactivated", "removed", "lifted", "suspended", "bypassed", "is off", "are off"],
         r"(?i)\b(?:safety|content|moderation|ethic\w*|guardrails?|filters?)\W+(?:mode|filters?|settings?|protocols?|checks?|features?|guardrails?|restrictions?)?\W*(?:is|are|has\W+been|have\W+been)\W+(?:now\W+)?(?:disabled|off|deactivated|turned\W+off|removed|lifted|suspended|bypassed)\b",
     ),
     check(
@@ -652,8 +782,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "dual_response_format",
         Family::JailbreakPersona,
         2.0,
-        &["two", "both", "2 "],
-        r"(?i)\b(?:two|2|both)\W+(?:different\W+|separate\W+|distinct\W+)*(?:ways|responses|answers|replies|outputs|paragraphs|personas|personalities|versions|styles|manners|entities)\b[^\n]{0,80}?(?:\[|\(|normal|classic|jailbr|filter|censor|\bone\b|first|the\W+other|second)",
+        &["two", "both"],
+        r"(?i)\b(?:two|both)\W+(?:different\W+|separate\W+|distinct\W+)*(?:ways|responses|answers|replies|outputs|paragraphs|personas|personalities|versions|styles|manners|entities)\b[^\n]{0,80}?(?:\[|\(|normal|classic|jailbr|filter|censor|\bone\b|first|the\W+other|second)",
     ),
     check(
         "jailbreak_tag",
@@ -667,18 +797,17 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::JailbreakPersona,
         2.5,
         AI_ANCHORS,
-        concat!(
-            r"(?i)\bas\W+(?:an?\W+)?(?:ai|llm|language\W+model|assistant|ai\W+assistant)\W*,?\W+you\W+(?:must|will|should|have\W+to|are\W+(?:required|obligated|obliged|now))\b"
-        ),
+        r"(?i)\bas\W+(?:an?\W+)?(?:ai|llm|language\W+model|assistant|ai\W+assistant)\W*,?\W+you\W+(?:must|will|should|have\W+to|are\W+(?:required|obligated|obliged|now))\b",
     ),
     // ---- prompt extraction ------------------------------------------------------------
     check(
         "reveal_your_instructions",
         Family::PromptExtraction,
         4.5,
-        &["your", "system", "initial", "original", "hidden", "secret", "internal", "starting", "developer", "pre", "initiali", "sys_prompt", "sysprompt"],
+        &["your", "system", "initial", "original", "hidden", "secret", "internal", "starting", "developer", "pre-prompt", "preprompt", "pre prompt", "initiali", "sys_prompt", "sysprompt"],
         r"(?i)\b(?:repeat|print|output|reveal|show|display|tell|give|write|list|dump|leak|share|disclose|expose|echo|return|send|paste|copy|recite|encode|translate|spell\W?check|summari[sz]e|provide|state|read|reply|respond|what(?:'s|\W+is|\W+are|\W+were|\W+was)|complete|continue|console\.log|convert)\b(?:\W+\w+){0,6}?\W+(?:your\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|pre-?|developer|confidential|full|complete|exact|entire|opening|underlying|base|core)\W*(?:prompt|instructions?|message|configuration|directives?|rules|guidelines|setup|context)|the\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|developer|pre-?)\W*(?:prompt|instructions?|directives?|configuration|setup)|your\W+(?:instructions|prompt|directives|guidelines|rules|configuration)|(?:your\W+|the\W+)?initiali[sz]ation\W+(?:string|prompt|instructions))\b|\b(?:print|console\.log|echo|puts|printf|println|alert|return)\W*\(\W*(?:this\.)?(?:system_?prompt|sys_?prompt|initial_?prompt|instructions)\b",
     )
+    .requiring(PROMPT_NOUNS)
     .unless(r"(?i)\b(?:its|their|his|her|my|our)\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|developer|prompt|instructions)\b"),
     check(
         "system_prompt_request",
@@ -711,7 +840,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "note_to_ai",
         Family::AddressedToAssistant,
         4.0,
-        &["note", "message", "instruction", "notice", "attention", "attn", "psa", "reminder", "memo", "directive", "important", "warning", "p.s.", "ps", "nb", "n.b."],
+        AI_ANCHORS,
         concat!(
             r"(?i)\b(?:note|message|instructions?|notice|attention|attn|psa|reminder|memo|directive|important|warning|p\.?\s?s\.?|n\.?b\.?)\W+(?:to|for)\W+(?:the\W+|any\W+|all\W+)?",
             ai_noun!(),
@@ -724,7 +853,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "if_you_are_an_ai",
         Family::AddressedToAssistant,
         4.0,
-        &["if you are", "if you're", "are you an", "any ", "all ", "to any", "to all", "every "],
+        &["if you are", "if you're", "are you an", "ai", "a.i.", "llm", "language model", "assistant", "chatbot", "chat bot", "gpt", "chatgpt", "claude", "gemini", "copilot", "bard", "llama"],
         concat!(
             r"(?i)\bif\W+(?:you\W+are|you'?re)\W+(?:an?\W+|the\W+)?(?:(?:automated|artificial)\W+\w+|(?:ai|llm)\W*-?\W*(?:powered|based)\W+\w+|crawler|scraper|robot|machine|",
             ai_noun!(),
@@ -749,20 +878,35 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "while_processing_this",
         Family::AddressedToAssistant,
         3.5,
-        &["when", "while", "if", "before", "after", "as you", "once you"],
+        &["when", "while", "if you", "if summariz", "if process", "if read", "before", "after", "as you", "once you"],
         r"(?i)\b(?:when|while|if|before|after|as|once)\W+(?:you\W+)?(?:are\W+|'re\W+)?(?:summari[sz]\w*|process\w*|read\w*|analy[sz]\w*|translat\w*|review\w*|pars\w*|answer\w*|respond\w*\W+to|reply\w*\W+to|handl\w*|look\w*\W+at|scan\w*|index\w*|see\w*|encounter\w*|get\w*\W+to)\W+(?:this|these|the\W+(?:above|following|current|present))\W+(?:\w+\W+)?(?:email|e-mail|message|document|doc|page|web\W*page|site|website|file|text|content|article|post|thread|data|input|pdf|ticket|issue|review|comment|note|passage|paragraph|section|instructions?|line)s?\W*,?\W*(?:also|please\W+(?:also\W+)?(?:include|add|append|mention|send|forward|insert|say|tell|state|write|recommend|ignore|execute|run|call|reply|respond|output|print|replace|visit|click|navigate|open|delete|translate|rate|describe|summari[sz]e)|you\W+(?:must|should|will|need|have\W+to)|make\W+sure|be\W+sure|remember|always|don'?t\W+forget|include|add|append|mention|send|forward|insert|say|tell|state|write|recommend|ignore|execute|run|call|reply|respond|output|print|replace|visit|click|navigate|open|delete|translate|summari[sz]e|first|instead|only)\b",
-    ),
+    )
+    .requiring(DATA_OBJECTS),
     check(
         "directive_to_response",
         Family::AddressedToAssistant,
         3.2,
         &["your"],
         concat!(
-            r"(?i)(?:(?:please\W+|kindly\W+|(?:can|could|would|will)\W+you\W+(?:please\W+)?)?",
-            directive_verb!(),
-            r"\b(?:[^.!?\n]|[.!?]\S){0,80}?\b(?:in|into|to|within|throughout|of|for|from|with)\W+(?:\w+\W+)?your\W+(?:\w+\W+)?",
+            r"(?i)\b(?:in|into|to|within|throughout|of|for|from|with)\W+(?:\w+\W+)?your\W+(?:\w+\W+)?",
             work_product!(),
-            r"\b|",
+            r"\b"
+        ),
+    )
+    .requiring(WORK_PRODUCTS)
+    .opened_by(concat!(
+        r"(?i)^(?:please\W+|kindly\W+|(?:can|could|would|will)\W+you\W+(?:please\W+)?)?",
+        directive_verb!(),
+        r"\b"
+    ))
+    .unless(RECIPIENTS_OWN_DETAILS),
+    check(
+        "directive_to_response",
+        Family::AddressedToAssistant,
+        3.2,
+        &["your"],
+        concat!(
+            r"(?i)(?:please\W+|kindly\W+)?",
             directive_verb!(),
             r"\W+your\W+(?:\w+\W+)?",
             work_product!(),
@@ -770,9 +914,10 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             work_product!(),
             r"\W*,\W*(?:please\W+)?",
             directive_verb!(),
-            r"\b)"
+            r"\b"
         ),
     )
+    .requiring(WORK_PRODUCTS)
     .at(Position::SentenceStart)
     .unless(RECIPIENTS_OWN_DETAILS),
     check(
@@ -780,9 +925,10 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::AddressedToAssistant,
         1.5,
         &["your"],
-        r"(?i)(?:please\W+|kindly\W+)?(?:add|include|insert|integrate|incorporate|embed|append|prepend|inject|blend|fuse|merge|weave|interweave|meld|infuse|harmoni[sz]e|combine|utili[sz]e|use|employ|leverage|apply|adopt|deploy|enlist|execute|ensure|validate|make|consider|elevate|enhance|augment|enrich|modify|supplement|introduce|develop|render|let|give|keep\W+in\W+mind\W+to|don'?t\W+(?:forget|hesitate)\W+to|take\W+a\W+moment\W+to|remember\W+to|be\W+sure\W+to|you\W+may\W+find)\b[^.!?\n]{0,90}?\byour\W+(?:\w+\W+)?(?:code|implementation|solution|codebase|algorithm|program|script|function|response|answer)\b",
+        r"(?i)\byour\W+(?:\w+\W+)?(?:code|implementation|solution|codebase|algorithm|program|script|function|response|answer)\b",
     )
-    .at(Position::SentenceStart),
+    .requiring(CODE_PRODUCTS)
+    .opened_by(r"(?i)^(?:please\W+|kindly\W+)?(?:add|include|insert|integrate|incorporate|embed|append|prepend|inject|blend|fuse|merge|weave|interweave|meld|infuse|harmoni[sz]e|combine|utili[sz]e|use|employ|leverage|apply|adopt|deploy|enlist|execute|ensure|validate|make|consider|elevate|enhance|augment|enrich|modify|supplement|introduce|develop|render|let|give|keep\W+in\W+mind\W+to|don'?t\W+(?:forget|hesitate)\W+to|take\W+a\W+moment\W+to|remember\W+to|be\W+sure\W+to|you\W+may\W+find)\b"),
     check(
         "following_code_insert",
         Family::AddressedToAssistant,
@@ -863,9 +1009,10 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "exfiltrate_data",
         Family::AddressedToAssistant,
         2.5,
-        &["send", "forward", "email", "e-mail", "post", "upload", "transfer", "share", "leak", "exfiltrate", "copy", "include"],
+        &["password", "credential", "api key", "api_key", "apikey", "api-key", "token", "secret", "private key", "ssh key", "conversation", "chat history", "user's", "users'", "user ", "all ", "every "],
         r"(?i)\b(?:send|forward|e-?mail|post|upload|transfer|share|leak|exfiltrate|copy|include)\b[^.\n]{0,60}?\b(?:passwords?|credentials?|api\W*keys?|access\W+tokens?|secrets?|private\W+keys?|ssh\W+keys?|(?:the\W+|this\W+|our\W+|your\W+)?(?:conversation|chat)(?:\W+history)?|(?:the\W+)?user'?s?\W+(?:data|info\w*|emails?|files|details|messages|history|credentials|documents)|(?:all|every)\W+(?:\w+\W+)?(?:emails?|files|messages|contacts|documents|data))\b[^.\n]{0,60}?\b(?:to|at)\W+(?:[\w.+-]+@|https?://|the\W+following|this\W+(?:address|url|link|email)|my\W+(?:personal\W+)?(?:email|address|server|account))",
-    ),
+    )
+    .requiring(SENDING),
     check(
         "hide_from_user",
         Family::AddressedToAssistant,
@@ -877,7 +1024,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "call_tool_directive",
         Family::AddressedToAssistant,
         1.5,
-        &["call", "invoke", "use", "run", "execute", "trigger"],
+        &["tool", "function", "plugin"],
         r"(?i)\b(?:call|invoke|use|run|execute|trigger)\W+(?:the\W+)?[\w\-]{1,40}\W+(?:tool|function|plugin)\W+(?:to|with|and)\W+(?:send|delete|email|post|upload|transfer|forward|fetch|visit|open|read|write|exfiltrate|share)\b",
     ),
     // ---- evidence that a text discusses injection rather than performs it -------------

@@ -22,7 +22,7 @@ mod ensemble;
 
 use std::fmt;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use airlock_core::{Category, Finding, Severity, Span, Trust};
 use regex::Regex;
 use serde::Deserialize;
@@ -132,6 +132,7 @@ impl InjectionOptions {
 struct Check {
     spec: CheckSpec,
     regex: Regex,
+    opener: Option<Regex>,
     veto: Option<Regex>,
 }
 
@@ -141,6 +142,46 @@ struct Anchor {
     checks: Vec<usize>,
     /// Short keywords (`ai`, `dan`) must be whole words, or they fire inside `aid`, `abundant`.
     whole_word: bool,
+    /// Checks for which this keyword is a required companion (see `CheckSpec::requires`).
+    required_by: Vec<usize>,
+    /// Bytes of the keyword before the anchor proper: short keywords are searched with the
+    /// character before them (" ai", "(ai"), so that the automaton skips `said` and `email`.
+    skip: usize,
+}
+
+/// What may precede a short keyword; the start of the text is checked separately.
+const WORD_PREFIXES: &[&str] = &[
+    " ", "\n", "\t", "(", "[", "{", "\"", "'", "*", "-", "/", "#", ">", "_", ":", ",", ".", "|",
+    "“", "‘", "<",
+];
+
+/// Adds `keyword` (searched form) as an anchor of check `index`.
+fn register(
+    keywords: &mut Vec<String>,
+    anchor_info: &mut Vec<Anchor>,
+    keyword: String,
+    skip: usize,
+    whole_word: bool,
+    index: usize,
+) -> usize {
+    match keywords.iter().position(|k| *k == keyword) {
+        Some(at) => {
+            if !anchor_info[at].checks.contains(&index) {
+                anchor_info[at].checks.push(index);
+            }
+            at
+        }
+        None => {
+            anchor_info.push(Anchor {
+                checks: vec![index],
+                required_by: Vec::new(),
+                whole_word,
+                skip,
+            });
+            keywords.push(keyword);
+            keywords.len() - 1
+        }
+    }
 }
 
 /// The `injection` detector.
@@ -148,6 +189,8 @@ pub struct InjectionDetector {
     options: InjectionOptions,
     anchors: AhoCorasick,
     anchor_info: Vec<Anchor>,
+    /// Short keywords and one of their anchors, for a keyword that opens the text.
+    leading: Vec<(String, usize)>,
     checks: Vec<Check>,
     reported: Regex,
     ensemble: Ensemble,
@@ -181,6 +224,7 @@ impl InjectionDetector {
         let mut problems = Vec::new();
         let mut checks = Vec::with_capacity(CHECKS.len());
         let mut keywords: Vec<String> = Vec::new();
+        let mut leading: Vec<(String, usize)> = Vec::new();
         let mut anchor_info: Vec<Anchor> = Vec::new();
         for spec in CHECKS {
             let compile = |pattern: &str| {
@@ -192,42 +236,83 @@ impl InjectionDetector {
                 })
             };
             // Patterns are written in natural script; the text they run on is normalised.
-            let regex = compile(normalize::normalize(spec.pattern).text());
-            let veto = spec.veto.map(compile).transpose();
-            let (regex, veto) = match (regex, veto) {
-                (Ok(regex), Ok(veto)) => (regex, veto),
-                (Err(err), _) | (_, Err(err)) => {
+            let pattern = normalize::normalize(spec.pattern);
+            let pattern = if spec.unicode {
+                pattern.text().to_owned()
+            } else {
+                ascii_classes(pattern.text())
+            };
+            let regex = compile(&pattern);
+            let veto = spec
+                .veto
+                .map(|veto| compile(&ascii_classes(veto)))
+                .transpose();
+            let opener = spec
+                .opener
+                .map(|opener| compile(&ascii_classes(opener)))
+                .transpose();
+            let (regex, veto, opener) = match (regex, veto, opener) {
+                (Ok(regex), Ok(veto), Ok(opener)) => (regex, veto, opener),
+                (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => {
                     problems.push(err);
                     continue;
                 }
             };
             let index = checks.len();
             for anchor in spec.anchors.iter().flat_map(|anchor| anchor_forms(anchor)) {
-                match keywords.iter().position(|k| *k == anchor) {
-                    Some(at) => {
-                        if !anchor_info[at].checks.contains(&index) {
-                            anchor_info[at].checks.push(index);
-                        }
+                let short = anchor.len() <= 3 && anchor.chars().all(char::is_alphanumeric);
+                if !short {
+                    register(&mut keywords, &mut anchor_info, anchor, 0, false, index);
+                    continue;
+                }
+                let mut first = None;
+                for prefix in WORD_PREFIXES {
+                    let keyword = format!("{prefix}{anchor}");
+                    let at = register(
+                        &mut keywords,
+                        &mut anchor_info,
+                        keyword,
+                        prefix.len(),
+                        true,
+                        index,
+                    );
+                    first.get_or_insert(at);
+                }
+                if let Some(first) = first {
+                    if !leading.iter().any(|(form, _)| *form == anchor) {
+                        leading.push((anchor, first));
                     }
+                }
+            }
+            for required in spec.requires.iter().flat_map(|word| anchor_forms(word)) {
+                let at = match keywords.iter().position(|k| *k == required) {
+                    Some(at) => at,
                     None => {
-                        let alphanumeric = anchor.chars().all(char::is_alphanumeric);
                         anchor_info.push(Anchor {
-                            checks: vec![index],
-                            whole_word: alphanumeric && anchor.len() <= 3,
+                            checks: Vec::new(),
+                            required_by: Vec::new(),
+                            whole_word: false,
+                            skip: 0,
                         });
-                        keywords.push(anchor);
+                        keywords.push(required);
+                        keywords.len() - 1
                     }
+                };
+                if !anchor_info[at].required_by.contains(&index) {
+                    anchor_info[at].required_by.push(index);
                 }
             }
             checks.push(Check {
                 spec: *spec,
                 regex,
+                opener,
                 veto,
             });
         }
         let anchors = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .map_err(|err| {
                 vec![ConfigProblem::new(
@@ -235,7 +320,7 @@ impl InjectionDetector {
                     format!("built-in keywords do not compile: {err}"),
                 )]
             })?;
-        let reported = Regex::new(REPORTED_FRAME).map_err(|err| {
+        let reported = Regex::new(&ascii_classes(REPORTED_FRAME)).map_err(|err| {
             vec![ConfigProblem::new(
                 "detect.detectors.injection",
                 format!("built-in reporting frame does not compile: {err}"),
@@ -248,6 +333,7 @@ impl InjectionDetector {
             options,
             anchors,
             anchor_info,
+            leading,
             checks,
             reported,
             ensemble: Ensemble::default(),
@@ -266,16 +352,42 @@ impl InjectionDetector {
     /// Every check that fires in `view`, with spans mapped back to the original text.
     fn collect(&self, view: &Normalized<'_>, view_index: usize, hits: &mut Vec<Hit>) {
         let text = view.text();
+        // A folded view differs from the plain one only near its folds: look only there.
+        let folded = view.folded_spans();
+        let near_fold = |start: usize, end: usize| {
+            let next = folded.partition_point(|span| span.end <= start);
+            folded.get(next).is_some_and(|span| span.start < end)
+        };
         // One window per check, grown while anchors keep overlapping it.
         let mut open: Vec<Option<(usize, usize)>> = vec![None; self.checks.len()];
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        for found in self.anchors.find_overlapping_iter(text) {
-            let anchor = &self.anchor_info[found.pattern().as_usize()];
-            if !anchor_bounded(text, found.start(), found.end(), anchor.whole_word) {
+        // Where the companions some checks require were seen: (check, offset).
+        let mut companions: Vec<(usize, usize)> = Vec::new();
+        let opening = self.leading.iter().filter_map(|(form, anchor)| {
+            let head = text.get(..form.len())?;
+            head.eq_ignore_ascii_case(form)
+                .then_some((*anchor, 0, form.len()))
+        });
+        let found = self.anchors.find_overlapping_iter(text).map(|found| {
+            let anchor = found.pattern().as_usize();
+            (
+                anchor,
+                found.start() + self.anchor_info[anchor].skip,
+                found.end(),
+            )
+        });
+        for (anchor, begin, finish) in opening.chain(found) {
+            let anchor = &self.anchor_info[anchor];
+            companions.extend(anchor.required_by.iter().map(|&check| (check, begin)));
+            if anchor.checks.is_empty() || !anchor_bounded(text, begin, finish, anchor.whole_word) {
                 continue;
             }
-            let start = floor_char_boundary(text, found.start().saturating_sub(REACH));
-            let end = ceil_char_boundary(text, found.end().saturating_add(REACH));
+            let found = (begin, finish);
+            let start = floor_char_boundary(text, found.0.saturating_sub(REACH));
+            let end = ceil_char_boundary(text, found.1.saturating_add(REACH));
+            if view_index > 0 && !near_fold(start, end) {
+                continue;
+            }
             for &check in &anchor.checks {
                 match &mut open[check] {
                     Some((open_start, open_end)) if start <= *open_end => {
@@ -295,13 +407,36 @@ impl InjectionDetector {
                 .enumerate()
                 .filter_map(|(check, window)| window.map(|(s, e)| (check, s, e))),
         );
+        companions.sort_unstable();
         for (check_index, start, end) in windows {
             let check = &self.checks[check_index];
+            if !check.spec.requires.is_empty() {
+                // Run the expression only where one of its companions occurs too.
+                let first = companions.partition_point(|&(c, at)| (c, at) < (check_index, start));
+                let present = companions
+                    .get(first)
+                    .is_some_and(|&(c, at)| c == check_index && at < end);
+                if !present {
+                    continue;
+                }
+            }
             let Some(window) = text.get(start..end) else {
                 continue;
             };
             for found in check.regex.find_iter(window) {
-                let at = Span::new(start + found.start(), start + found.end());
+                let mut at = Span::new(start + found.start(), start + found.end());
+                if let Some(opener) = &check.opener {
+                    let Some(sentence) = sentence_start(text, at.start) else {
+                        continue;
+                    };
+                    let opens = text
+                        .get(sentence..at.start)
+                        .is_some_and(|head| opener.is_match(head));
+                    if !opens {
+                        continue;
+                    }
+                    at = Span::new(sentence, at.end);
+                }
                 let vetoed = check.veto.as_ref().is_some_and(|veto| {
                     let end = floor_char_boundary(text, at.end.saturating_add(VETO_LOOKAHEAD));
                     text.get(at.start..end)
@@ -558,6 +693,50 @@ fn excerpt(text: &str, span: Span) -> String {
     out
 }
 
+/// Rewrites `\b`, `\w`, `\W` and `\d` to their ASCII forms. Unicode word boundaries make
+/// the regex engine leave its lazy DFA on any non-ASCII text (emoji, curly quotes), which
+/// costs two orders of magnitude; normalised Latin text is ASCII where it matters.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 64);
+    let mut chars = pattern.chars();
+    let mut class_depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let replacement = match (next, class_depth > 0) {
+                    ('b', false) => "(?-u:\\b)",
+                    ('w', false) => "[0-9A-Za-z_]",
+                    ('W', false) => "[^0-9A-Za-z_]",
+                    ('d', false) => "[0-9]",
+                    ('w', true) => "0-9A-Za-z_",
+                    ('W', true) => "[^0-9A-Za-z_]",
+                    ('d', true) => "0-9",
+                    _ => {
+                        out.push(c);
+                        out.push(next);
+                        continue;
+                    }
+                };
+                out.push_str(replacement);
+            }
+            '[' => {
+                class_depth += 1;
+                out.push(c);
+            }
+            ']' if class_depth > 0 => {
+                class_depth -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The forms of an anchor keyword to search for, normalised like the text. Matching folds
 /// ASCII case only, so a non-ASCII keyword also gets its capitalised form.
 fn anchor_forms(anchor: &str) -> Vec<String> {
@@ -653,6 +832,41 @@ fn at_position(text: &str, at: usize, position: Position) -> bool {
             '.', '!', '?', ':', ';', '\n', '\r', '|', '(', '"', '\'', '“', '‘', '-', '•', ')',
         ])
         || trimmed.ends_with("\\n")
+}
+
+/// How far back (bytes) a sentence may start for checks that look at its opening.
+const SENTENCE_LOOKBEHIND: usize = 160;
+
+/// Where the sentence containing `at` starts (after a full stop, question or exclamation
+/// mark followed by a space, a line break, a colon or semicolon, a pipe), skipping
+/// leading spaces, quotes and bullets. `None` when it starts too far back.
+fn sentence_start(text: &str, at: usize) -> Option<usize> {
+    let from = floor_char_boundary(text, at.saturating_sub(SENTENCE_LOOKBEHIND));
+    let bytes = text.as_bytes();
+    let mut start = None;
+    let mut i = at;
+    while i > from {
+        i -= 1;
+        let boundary = match bytes[i] {
+            b'\n' | b'\r' | b'|' | b';' => true,
+            b'.' | b'!' | b'?' | b':' => bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()),
+            _ => false,
+        };
+        if boundary {
+            start = Some(i + 1);
+            break;
+        }
+    }
+    let start = match start {
+        Some(start) => start,
+        None if from == 0 => 0,
+        None => return None,
+    };
+    let skipped = text
+        .get(start..at)?
+        .find(|c: char| !(c.is_whitespace() || "\"'“‘(*•-#>".contains(c)))
+        .map_or(at, |offset| start + offset);
+    Some(skipped)
 }
 
 /// Drops a trailing "please" / "kindly" so that "Please add …" starts a sentence at "add".

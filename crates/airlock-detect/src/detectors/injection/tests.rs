@@ -615,3 +615,56 @@ fn injection_scan_files() {
     }
     eprintln!("flagged {flagged}/{chunks} chunks");
 }
+
+#[test]
+#[ignore = "tuning aid: rough throughput of this detector on benign text (debug build)"]
+fn injection_throughput() {
+    let path = data_dir().join("injection.jsonl");
+    let data = std::fs::read_to_string(path).unwrap_or_default();
+    let mut text = String::new();
+    for line in data.lines() {
+        let Ok(record) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if record["label"] == 0 {
+            text.push_str(record["text"].as_str().unwrap_or_default());
+            text.push('\n');
+        }
+    }
+    let detector = detector();
+    for id in ["secrets", "pii", "injection"] {
+        let mut config = crate::RawDetectConfig::default();
+        for spec in crate::registry::DETECTORS {
+            let mut table = serde_json::Map::new();
+            table.insert("enabled".into(), (spec.id == id).into());
+            config.detectors.insert(spec.id.into(), table);
+        }
+        let Ok(scanner) = crate::Scanner::from_config(&config) else {
+            continue;
+        };
+        let chunk = &text[..floor_char_boundary(&text, 4096)];
+        let started = std::time::Instant::now();
+        for _ in 0..200 {
+            std::hint::black_box(scanner.scan(chunk, ScanContext::of_kind(EventKind::ToolResult)));
+        }
+        eprintln!(
+            "{id}: {:.1} µs per 4 KB scan",
+            started.elapsed().as_secs_f64() / 200.0 * 1e6
+        );
+    }
+    for size in [4096usize, 1 << 20] {
+        let end = floor_char_boundary(&text, size);
+        let chunk = &text[..end];
+        let rounds = (4 << 20) / size.max(1);
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(scan_with(&detector, chunk, EventKind::ToolResult));
+        }
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{size} B: {:.1} MB/s, {:.1} µs per scan",
+            (rounds * chunk.len()) as f64 / secs / 1e6,
+            secs / rounds as f64 * 1e6
+        );
+    }
+}

@@ -152,7 +152,7 @@ macro_rules! soft_instruction_noun {
 }
 macro_rules! prior_qualifier {
     () => {
-        r"(?:previous(?:ly)?|prior|preceding|above|earlier|foregoing|former|original|initial|old|older|existing|system|your|developer|pre-?set|pre-?programmed|built-?in|given|aforementioned|underlying|hidden|programmed|current)"
+        r"(?:previous(?:ly)?|prior|preceding|above|earlier|foregoing|former|original|initial|existing|system|your|developer|pre-?set|pre-?programmed|built-?in|given|aforementioned|underlying|hidden|programmed|current)"
     };
 }
 macro_rules! any_qualifier {
@@ -162,7 +162,7 @@ macro_rules! any_qualifier {
 }
 macro_rules! ai_noun {
     () => {
-        r"(?:ai|a\.i\.|llms?|(?:large\W+)?language\W+models?|ai\W+(?:assistants?|agents?|models?|systems?|bots?)|assistants?|chat\W?bots?|virtual\W+assistants?|gpt|chatgpt|claude|gemini|copilot|bard|llama)"
+        r"(?:ai|a\.i\.|llms?|(?:large\W+)?language\W+models?|ai\W+(?:assistants?|agents?|models?|systems?|bots?)|assistants?|chat\W?bots?|virtual\W+assistants?|gpt|chatgpt|claude|gemini|copilot|bard|llama|bots|crawlers?)"
     };
 }
 /// The AI nouns a writer would call out to ("Attention LLM:", "Assistant, …"); not names
@@ -189,6 +189,8 @@ macro_rules! ai_anchors {
             "copilot",
             "bard",
             "llama",
+            "bots",
+            "crawler",
         ]
     };
 }
@@ -540,7 +542,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::InstructionOverride,
         2.5,
         &["user", "owner", "admin", "developer", "operator", "creator", "openai", "anthropic", "this is", "i am", "i'm", "override", "message from", "instructions from", "update from", "notice from"],
-        r"(?i)\b(?:the\W+)?(?:user|owner|admin(?:istrator)?|developer|operator|your\W+(?:creator|developer|owner|admin\w*|operator))s?\W+(?:has|have)\W+(?:\w+\W+)?(?:authori[sz]ed|approved|permitted|allowed|granted|instructed|asked|requested)\W+(?:you|the\W+(?:assistant|ai|agent|model))\b|\b(?:this\W+is|i\W+am|i'm)\W+(?:the|your)\W+(?:\w+\W+)?(?:owner|developer|admin\w*|operator|creator|system|boss)\W+(?:speaking|here|talking)\b|\b(?:i\W+am|i'm)\W+(?:the|your)\W+(?:new\W+|real\W+|actual\W+|head\W+|lead\W+|chief\W+)?(?:admin\w*|developer|owner|operator|creator|system\W+administrator)\W*[.,!;]|\b(?:override|message|instructions?|update|notice|directive|order)\W+from\W+(?:your|the)\W+(?:developers?|creators?|admins?|administrators?|operators?|owners?|openai|anthropic|system(?:\W+administrator)?)\b",
+        r"(?i)\bthe\W+(?:user|owner|admin\w*|developer|operator)\W+(?:wants|would\W+like|needs|asked|requests|requested|instructed|expects)\W+you\W+to\b|\b(?:the\W+)?(?:user|owner|admin(?:istrator)?|developer|operator|your\W+(?:creator|developer|owner|admin\w*|operator))s?\W+(?:has|have)\W+(?:\w+\W+)?(?:authori[sz]ed|approved|permitted|allowed|granted|instructed|asked|requested)\W+(?:you|the\W+(?:assistant|ai|agent|model))\b|\b(?:this\W+is|i\W+am|i'm)\W+(?:the|your)\W+(?:\w+\W+)?(?:owner|developer|admin\w*|operator|creator|system|boss)\W+(?:speaking|here|talking)\b|\b(?:i\W+am|i'm)\W+(?:the|your)\W+(?:new\W+|real\W+|actual\W+|head\W+|lead\W+|chief\W+)?(?:admin\w*|developer|owner|operator|creator|system\W+administrator)(?:\W+of\W+(?:this|the|your)\W+\w+)?\W*[.,!;]|\b(?:override|message|instructions?|update|notice|directive|order)\W+from\W+(?:your|the)\W+(?:developers?|creators?|admins?|administrators?|operators?|owners?|openai|anthropic|system(?:\W+administrator)?)\b",
     ),
     // ---- fake role / system markers -------------------------------------------------
     check(
@@ -589,6 +591,14 @@ pub(super) const CHECKS: &[CheckSpec] = &[
     )
     .at(Position::LineStart),
     check(
+        "bracket_role",
+        Family::RoleMarker,
+        2.5,
+        &["[system]", "[assistant]", "[user]", "[human]", "[ai]", "[admin]", "[developer]", "[sys]"],
+        r"(?i)\[(?:system|assistant|user|human|ai|admin|developer|sys)\][ \t]*:?",
+    )
+    .at(Position::LineStart),
+    check(
         "forged_turn_pair",
         Family::RoleMarker,
         1.8,
@@ -602,6 +612,13 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         1.9,
         &["human:", "assistant:"],
         r"\n\n(?:Human|Assistant):[ \t]*\S",
+    ),
+    check(
+        "json_role_message",
+        Family::RoleMarker,
+        1.5,
+        &["\"role\"", "'role'"],
+        r#"(?i)["']role["']\s*:\s*["'](?:system|developer)["']\s*,\s*["']content["']\s*:"#,
     ),
     check(
         "role_tag",
@@ -678,7 +695,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             freed_from!(),
             r"(?:\W+(?:the|any|all|its|your|their|his|her|typical|usual|normal|standard|of))*(?:\W+(?:ethical|moral|legal|content|safety|programming|openai'?s?|anthropic'?s?|ai|such))+\W+(?:restrictions?|limitations?|limits|rules|boundaries|constraints|guidelines|polic(?:y|ies)|filters?)\b|\b",
             freed_from!(),
-            r"(?:\W+(?:the|any|all|its|your|their|his|her|typical|usual|normal|standard|of))*\W+(?:filters?|filtering|censorship|censors?|guidelines|polic(?:y|ies)|principles|morals|morality|ethics|safeguards|guardrails|confines|moderation|programming|safety\W+(?:measures|protocols|features))\b"
+            r"(?:\W+(?:the|any|all|its|your|their|his|her|typical|usual|normal|standard|of))*\W+(?:filters?|filtering|censorship|censors?|guidelines|polic(?:y|ies)|principles|morals|morality|ethics|safeguards|guardrails|confines|moderation|programming|safety(?:\W+(?:measures|protocols|features|rules|guidelines))?)\b"
         ),
     ),
     check(
@@ -703,8 +720,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "never_refuse",
         Family::JailbreakPersona,
         2.5,
-        &["refus", "declin", "say no", "regardless", "irrespective", "no matter", "always comply", "always obey"],
-        r"(?i)\b(?:never|cannot|can'?t|won'?t|will\W+not|must\W+not|shall\W+not|do\W+not|don'?t|(?:are|is)\W+not\W+allowed\W+to|no\W+longer)\W+(?:ever\W+)?(?:be\W+able\W+to\W+)?(?:refuse|decline|say\W+no)(?:s|d|ing)?\b|\b(?:regardless|irrespective)\W+of\W+(?:how\W+)?(?:legal\w*|illegal\w*|ethic\w*|unethic\w*|moral\w*|immoral\w*|harm\w*|danger\w*|offensive\w*|appropriate\w*|inappropriate\w*|explicit\w*)|\bno\W+matter\W+(?:how|what|if)\W+(?:(?:it\W+is|the\W+\w+\W+is)\W+)?(?:immoral|unethical|illegal|dangerous|harmful|offensive|inappropriate|explicit|wrong|bad|evil)\b|\balways\W+(?:comply|obey)\b",
+        &["refus", "declin", "say no", "regardless", "irrespective", "no matter", "comply", "obey"],
+        r"(?i)\b(?:never|cannot|can'?t|won'?t|will\W+not|must\W+not|shall\W+not|do\W+not|don'?t|(?:are|is)\W+not\W+allowed\W+to|no\W+longer)\W+(?:ever\W+)?(?:be\W+able\W+to\W+)?(?:refuse|decline|say\W+no)(?:s|d|ing)?\b|\b(?:regardless|irrespective)\W+of\W+(?:how\W+)?(?:legal\w*|illegal\w*|ethic\w*|unethic\w*|moral\w*|immoral\w*|harm\w*|danger\w*|offensive\w*|appropriate\w*|inappropriate\w*|explicit\w*)|\bno\W+matter\W+(?:how|what|if)\W+(?:(?:it\W+is|the\W+\w+\W+is)\W+)?(?:immoral|unethical|illegal|dangerous|harmful|offensive|inappropriate|explicit|wrong|bad|evil)\b|\balways\W+(?:comply|obey)\b|\b(?:comply|obey)\W+(?:with\W+)?(?:every|all|any)\W+(?:requests?|orders?|commands?|instructions?|prompts?)\b",
     ),
     check(
         "unrestricted_persona",
@@ -733,8 +750,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "answers_anything",
         Family::JailbreakPersona,
         1.0,
-        &["anything", "any question", "every question", "any request", "any prompt", "everything"],
-        r"(?i)\b(?:answer|respond\W+to|do|say|generate|write|provide|tell)\W+(?:me\W+)?(?:anything|any\W+(?:question|request|prompt|query)|every\W+(?:question|request|prompt)|everything)\b[^.\n]{0,60}\b(?:regardless|no\W+matter|even\W+if|illegal|unethical|harmful|offensive|without)\b",
+        &["anything", "any question", "every question", "any request", "any prompt", "all questions", "all requests", "all prompts", "everything"],
+        r"(?i)\b(?:answer|respond\W+to|do|say|generate|write|provide|tell)\W+(?:me\W+)?(?:anything|any\W+(?:question|request|prompt|query)|every\W+(?:question|request|prompt)|all\W+(?:questions|requests|prompts|queries)|everything)\b[^.\n]{0,60}\b(?:regardless|no\W+matter|even\W+if|illegal|unethical|harmful|offensive|without)\b",
     ),
     check(
         "ai_identity_override",
@@ -768,8 +785,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "disable_safety",
         Family::JailbreakPersona,
         2.5,
-        &["disable", "turn off", "deactivate", "remove", "lift", "switch off"],
-        r"(?i)\b(?:disable|turn\W+off|deactivate|remove|lift|switch\W+off)\W+(?:the\W+|your\W+|all\W+|any\W+)?(?:content\W+|safety\W+|moderation\W+|ethical\W+|ethics\W+)(?:filters?|filtering|safeguards|guardrails|checks|features|mode|settings|protocols|restrictions|policy|policies)\b|\b(?:disable|turn\W+off|deactivate|remove|lift)\W+(?:your|all\W+(?:of\W+)?your)\W+(?:filters?|safeguards|guardrails|restrictions|censorship|limitations)\b",
+        &["disable", "turn off", "deactivate", "remove", "lift", "switch off", "override"],
+        r"(?i)\b(?:disable|turn\W+off|deactivate|remove|lift|switch\W+off|override)\W+(?:the\W+|your\W+|all\W+|any\W+)?(?:content\W+|safety\W+|moderation\W+|ethical\W+|ethics\W+)(?:filters?|filtering|safeguards|guardrails|checks|features|mode|settings|protocols|restrictions|policy|policies)\b|\b(?:disable|turn\W+off|deactivate|remove|lift)\W+(?:your|all\W+(?:of\W+)?your)\W+(?:filters?|safeguards|guardrails|restrictions|censorship|limitations)\b",
     ),
     check(
         "jailbreak_word",
@@ -842,11 +859,13 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         4.0,
         AI_ANCHORS,
         concat!(
-            r"(?i)\b(?:note|message|instructions?|notice|attention|attn|psa|reminder|memo|directive|important|warning|p\.?\s?s\.?|n\.?b\.?)\W+(?:to|for)\W+(?:the\W+|any\W+|all\W+)?",
+            r"(?i)\b(?:note|message|instructions?|notice|attention|attn|psa|reminder|memo|directive|important|warning|p\.?\s?s\.?|n\.?b\.?|(?:hidden|secret|invisible)\W+(?:text|message|note|instructions?))\W+(?:to|for)\W+(?:the\W+|any\W+|all\W+)?",
             ai_noun!(),
             r"(?:\W+(?:reading|processing|summari[sz]ing|analy[sz]ing|viewing|parsing)\w*)?\s*[:!,\-]|\b(?:attention|attn|notice|psa|important|warning)\W+(?:the\W+|all\W+|any\W+)?",
             ai_vocative_noun!(),
-            r"\s*[:!]"
+            r"\s*[:!]|(?:^|[.!?\n]\s*)to\W+(?:the|any|all)\W+",
+            ai_vocative_noun!(),
+            r"\s*:"
         ),
     ),
     check(
@@ -857,7 +876,9 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         concat!(
             r"(?i)\bif\W+(?:you\W+are|you'?re)\W+(?:an?\W+|the\W+)?(?:(?:automated|artificial)\W+\w+|(?:ai|llm)\W*-?\W*(?:powered|based)\W+\w+|crawler|scraper|robot|machine|",
             ai_noun!(),
-            r")\b|\b(?:any|all|every|to\W+any|to\W+all)\W+",
+            r")\b|\bif\W+(?:an?|any|the)\W+",
+            ai_noun!(),
+            r"\W+(?:is\W+)?(?:reads?|reading|process(?:es|ing)?|sees|parses|summari[sz]es|ingests|crawls|finds)\b|\b(?:any|all|every|to\W+any|to\W+all)\W+",
             ai_noun!(),
             r"\W+(?:that\W+|who\W+)?(?:is\W+|are\W+)?(?:reading|reads?|processing|process(?:es)?|summari[sz]ing|summari[sz]es?|parsing|analy[sz]ing|crawling|ingesting|seeing|sees)\b"
         ),
@@ -1010,7 +1031,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::AddressedToAssistant,
         2.5,
         &["password", "credential", "api key", "api_key", "apikey", "api-key", "token", "secret", "private key", "ssh key", "conversation", "chat history", "user's", "users'", "user ", "all ", "every "],
-        r"(?i)\b(?:send|forward|e-?mail|post|upload|transfer|share|leak|exfiltrate|copy|include)\b[^.\n]{0,60}?\b(?:passwords?|credentials?|api\W*keys?|access\W+tokens?|secrets?|private\W+keys?|ssh\W+keys?|(?:the\W+|this\W+|our\W+|your\W+)?(?:conversation|chat)(?:\W+history)?|(?:the\W+)?user'?s?\W+(?:data|info\w*|emails?|files|details|messages|history|credentials|documents)|(?:all|every)\W+(?:\w+\W+)?(?:emails?|files|messages|contacts|documents|data))\b[^.\n]{0,60}?\b(?:to|at)\W+(?:[\w.+-]+@|https?://|the\W+following|this\W+(?:address|url|link|email)|my\W+(?:personal\W+)?(?:email|address|server|account))",
+        r"(?i)\b(?:send|forward|e-?mail|post|upload|transfer|share|leak|exfiltrate|copy|include)\b[^.\n]{0,60}?\b(?:passwords?|credentials?|api\W*keys?|access\W+tokens?|secrets?|private\W+keys?|ssh\W+keys?|(?:the\W+|this\W+|our\W+|your\W+)?(?:conversation|chat)(?:\W+history)?|(?:the\W+)?user'?s?\W+(?:data|info\w*|emails?|files|details|messages|history|credentials|documents)|(?:all|every)\W+(?:\w+\W+)?(?:emails?|files|messages|contacts|documents|data))\b[^.\n]{0,60}?\b(?:to|at)\W+(?:[\w.+-]+@|https?://|(?:the\W+)?(?:following|external|attacker'?s?|remote|third\W+party|this|that|my|our)\W+(?:personal\W+)?(?:address|url|link|e-?mail|server|account|endpoint|webhook|host))",
     )
     .requiring(SENDING),
     check(

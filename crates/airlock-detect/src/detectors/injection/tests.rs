@@ -668,3 +668,23 @@ fn injection_throughput() {
         );
     }
 }
+
+#[test]
+fn hostile_repetitions_stay_linear() {
+    // Each of these keeps one check's window open across the whole text, or folds every
+    // byte; they must finish (no assertion on time: a quadratic pass would hang the suite).
+    let detector = detector();
+    for unit in [
+        "ignore previous ",
+        "your reply ",
+        "a b ",
+        "1",
+        "i-n ",
+        "h@ck ",
+        "you are ",
+        "<|",
+    ] {
+        let text = unit.repeat((256 << 10) / unit.len());
+        scan_with(&detector, &text, EventKind::ToolResult);
+    }
+}

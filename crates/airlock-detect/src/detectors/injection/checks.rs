@@ -162,14 +162,14 @@ macro_rules! any_qualifier {
 }
 macro_rules! ai_noun {
     () => {
-        r"(?:ai|a\.i\.|llms?|(?:large\W+)?language\W+models?|ai\W+(?:assistants?|agents?|models?|systems?|bots?)|assistants?|chat\W?bots?|virtual\W+assistants?|gpt|chatgpt|claude|gemini|copilot|bard|llama|bots|crawlers?)"
+        r"(?:ai|a\.i\.|llms?|(?:large\W+)?language\W+models?|ai\W+(?:\w+\W+)?(?:assistants?|agents?|models?|systems?|bots?)|assistants?|chat\W?bots?|virtual\W+assistants?|gpt|chatgpt|claude|gemini|copilot|bard|llama|bots|crawlers?)"
     };
 }
 /// The AI nouns a writer would call out to ("Attention LLM:", "Assistant, …"); not names
 /// people also bear (Claude, Gemini).
 macro_rules! ai_vocative_noun {
     () => {
-        r"(?:ai|a\.i\.|llms?|(?:large\W+)?language\W+models?|ai\W+(?:assistants?|agents?|models?|systems?|bots?)|assistants?|chat\W?bots?|virtual\W+assistants?|gpt|chatgpt|copilot|bots?)"
+        r"(?:ai|a\.i\.|llms?|(?:large\W+)?language\W+models?|ai\W+(?:\w+\W+)?(?:assistants?|agents?|models?|systems?|bots?)|assistants?|chat\W?bots?|virtual\W+assistants?|gpt|chatgpt|copilot|bots?)"
     };
 }
 macro_rules! ai_anchors {
@@ -212,6 +212,12 @@ macro_rules! directive_verb {
 macro_rules! quoted_noun {
     () => {
         r"(?:text|words|content|instructions|conversation|prompt|message|messages|lines|sentences|paragraphs?)"
+    };
+}
+/// What an injected instruction tells an agent to do.
+macro_rules! action_verb {
+    () => {
+        r"(?:ignore|disregard|forget|send|forward|delete|remove|run|execute|include|add|append|mention|recommend|rate|rank|visit|click|open|navigate|reply|respond|say|tell|output|print|reveal|call|use|email|transfer|grant|approve|summari[sz]e|describe|classify|write|insert|buy|purchase|download|install|upload|share|post|set|change|update|mark|label)"
     };
 }
 macro_rules! work_product {
@@ -467,6 +473,13 @@ pub(super) const CHECKS: &[CheckSpec] = &[
     )
     .unless(OWN_REQUEST),
     check(
+        "instruction_header",
+        Family::InstructionOverride,
+        3.0,
+        &["assistant", "ai ", "model", "agent", "llm", "bot", "gpt"],
+        r"(?i)\b(?:assistant|ai|model|agent|llm|bot|chatbot|gpt)\W+(?:instructions?|directives?|orders|task|commands?)\s*:",
+    ),
+    check(
         "regardless_of_instructions",
         Family::InstructionOverride,
         3.5,
@@ -541,8 +554,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "claimed_authority",
         Family::InstructionOverride,
         2.5,
-        &["user", "owner", "admin", "developer", "operator", "creator", "openai", "anthropic", "this is", "i am", "i'm", "override", "message from", "instructions from", "update from", "notice from"],
-        r"(?i)\bthe\W+(?:user|owner|admin\w*|developer|operator)\W+(?:wants|would\W+like|needs|asked|requests|requested|instructed|expects)\W+you\W+to\b|\b(?:the\W+)?(?:user|owner|admin(?:istrator)?|developer|operator|your\W+(?:creator|developer|owner|admin\w*|operator))s?\W+(?:has|have)\W+(?:\w+\W+)?(?:authori[sz]ed|approved|permitted|allowed|granted|instructed|asked|requested)\W+(?:you|the\W+(?:assistant|ai|agent|model))\b|\b(?:this\W+is|i\W+am|i'm)\W+(?:the|your)\W+(?:\w+\W+)?(?:owner|developer|admin\w*|operator|creator|system|boss)\W+(?:speaking|here|talking)\b|\b(?:i\W+am|i'm)\W+(?:the|your)\W+(?:new\W+|real\W+|actual\W+|head\W+|lead\W+|chief\W+)?(?:admin\w*|developer|owner|operator|creator|system\W+administrator)(?:\W+of\W+(?:this|the|your)\W+\w+)?\W*[.,!;]|\b(?:override|message|instructions?|update|notice|directive|order)\W+from\W+(?:your|the)\W+(?:developers?|creators?|admins?|administrators?|operators?|owners?|openai|anthropic|system(?:\W+administrator)?)\b",
+        &["user", "owner", "admin", "developer", "operator", "creator", "openai", "anthropic", "this is", "i am", "i'm", "override", "employee", "message from", "instructions from", "update from", "notice from"],
+        r"(?i)\bthe\W+(?:user|owner|admin\w*|developer|operator)\W+(?:wants|would\W+like|needs|asked|requests|requested|instructed|expects)\W+you\W+to\b|\b(?:the\W+)?(?:user|owner|admin(?:istrator)?|developer|operator|your\W+(?:creator|developer|owner|admin\w*|operator))s?\W+(?:has|have)\W+(?:\w+\W+)?(?:authori[sz]ed|approved|permitted|allowed|granted|instructed|asked|requested)\W+(?:you|the\W+(?:assistant|ai|agent|model))\b|\b(?:this\W+is|i\W+am|i'm)\W+(?:the|your)\W+(?:\w+\W+)?(?:owner|developer|admin\w*|operator|creator|system|boss)\W+(?:speaking|here|talking)\b|\b(?:i\W+am|i'm)\W+(?:the|your)\W+(?:new\W+|real\W+|actual\W+|head\W+|lead\W+|chief\W+)?(?:admin\w*|developer|owner|operator|creator|system\W+administrator)(?:\W+of\W+(?:this|the|your)\W+\w+)?\W*[.,!;]|\b(?:i\W+am|i'm)\W+(?:an?\W+)?(?:openai|anthropic|google|microsoft|meta)\W+(?:employee|engineer|developer|researcher|staff|admin\w*)\b|\b(?:override|message|instructions?|update|notice|directive|order)\W+from\W+(?:your|the)\W+(?:developers?|creators?|admins?|administrators?|operators?|owners?|openai|anthropic|system(?:\W+administrator)?)\b",
     ),
     // ---- fake role / system markers -------------------------------------------------
     check(
@@ -602,8 +615,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "forged_turn_pair",
         Family::RoleMarker,
         1.8,
-        &["human", "user"],
-        r"(?i)(?:human|user)[ \t]*:[^\n]{1,300}\n(?:[ \t]*\n)*[ \t]*(?:assistant|chatgpt|claude|gemini|gpt)[ \t]*:",
+        &["human", "user", "assistant", "chatgpt", "claude", "gemini", "gpt"],
+        r"(?i)(?:human|user)[ \t]*:[^\n]{1,300}\n(?:[ \t]*\n)*[ \t]*(?:assistant|chatgpt|claude|gemini|gpt)[ \t]*:|(?:assistant|chatgpt|claude|gemini|gpt)[ \t]*:[^\n]{1,300}\n(?:[ \t]*\n)*[ \t]*(?:human|user)[ \t]*:",
     )
     .at(Position::LineStart),
     check(
@@ -712,7 +725,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
     check(
         "stay_in_character",
         Family::JailbreakPersona,
-        2.5,
+        2.0,
         &["character"],
         r"(?i)\b(?:stay(?:ing)?|remain(?:ing)?|keep(?:ing)?|stay\W+true\W+to)\W+(?:in\W+)?(?:your\W+|the\W+)?character\b|\b(?:never|don'?t|do\W+not|must\W+not|without|not)\W+(?:ever\W+)?break(?:ing)?\W+(?:the\W+|your\W+)?character\b|\bbreak(?:ing)?\W+character\b|\bcharacter\W+(?:break|reminder)\b",
     ),
@@ -734,8 +747,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         "persona_switch",
         Family::JailbreakPersona,
         0.8,
-        &["you are", "you're", "act as", "act like", "acting as", "acting like", "behave", "respond as", "respond like", "answer as", "answer like", "reply as", "reply like", "speak as", "speak like", "talk as", "talk like", "pretend", "role", "play the", "let's", "lets", "take on", "take up", "immerse", "simulate", "impersonate", "you will", "embody", "transform", "change yourself", "turn yourself", "i want you", "let's", "lets"],
-        r"(?i)\b(?:you\W+are\W+(?:now|going\W+to\W+(?:be|act|pretend|play|become)|about\W+to\W+(?:become|immerse|play|be)|no\W+longer)|you'?re\W+(?:now|going\W+to\W+(?:be|act|pretend|play))|(?:act|acting|behave|respond|answer|reply|speak|talk)\W+(?:as|like)\W+(?:a|an|my|if)\b|pretend(?:ing)?\W+(?:to\W+be|you\W+are|that\W+you)|role-?\W*play(?:ing)?\W+as|play\W+the\W+(?:role|part)|take\W+on\W+the\W+(?:role|persona)|immerse\W+yourself|simulat(?:e|ing)\W+(?:a|an|being)|impersonat\w+|you\W+will\W+now\W+(?:be|act|pose|play|become)|embody|transform\W+into|take\W+(?:up|on)\W+(?:the\W+)?(?:persona|role|identity)|let'?s\W+(?:play\W+a\W+(?:game|role)|pretend)|(?:change|turn|transform)\W+yourself\W+into|(?:in|into)\W+the\W+role\W+of|i\W+want\W+you\W+to\W+(?:act|be|pretend|play|become|simulate|roleplay)|you\W+(?:will|are\W+going\W+to)\W+(?:act|pretend|roleplay|role-play|pose))\b",
+        &["you are", "you're", "act as", "act like", "acting as", "acting like", "behave", "respond as", "respond like", "answer as", "answer like", "reply as", "reply like", "speak as", "speak like", "talk as", "talk like", "pretend", "role", "play the", "let's", "lets", "take on", "take up", "immerse", "simulate", "impersonate", "you will", "embody", "transform", "change yourself", "turn yourself", "i want you", "let's", "lets", "imagine"],
+        r"(?i)\b(?:you\W+are\W+(?:now|going\W+to\W+(?:be|act|pretend|play|become)|about\W+to\W+(?:become|immerse|play|be)|no\W+longer)|you'?re\W+(?:now|going\W+to\W+(?:be|act|pretend|play))|(?:act|acting|behave|respond|answer|reply|speak|talk)\W+(?:as|like)\W+(?:a|an|my|if)\b|pretend(?:ing)?\W+(?:to\W+be|you\W+are|that\W+you)|role-?\W*play(?:ing)?\W+as|play\W+the\W+(?:role|part)|take\W+on\W+the\W+(?:role|persona)|immerse\W+yourself|simulat(?:e|ing)\W+(?:a|an|being)|impersonat\w+|you\W+will\W+now\W+(?:be|act|pose|play|become)|embody|transform\W+into|take\W+(?:up|on)\W+(?:the\W+)?(?:persona|role|identity)|let'?s\W+(?:play\W+a\W+(?:game|role)|pretend)|imagine\W+(?:that\W+)?you(?:'re|\W+are)|(?:change|turn|transform)\W+yourself\W+into|(?:in|into)\W+the\W+role\W+of|i\W+want\W+you\W+to\W+(?:act|be|pretend|play|become|simulate|roleplay)|you\W+(?:will|are\W+going\W+to)\W+(?:act|pretend|roleplay|role-play|pose))\b",
     )
     .up_to(2),
     check(
@@ -786,7 +799,14 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::JailbreakPersona,
         2.5,
         &["disable", "turn off", "deactivate", "remove", "lift", "switch off", "override"],
-        r"(?i)\b(?:disable|turn\W+off|deactivate|remove|lift|switch\W+off|override)\W+(?:the\W+|your\W+|all\W+|any\W+)?(?:content\W+|safety\W+|moderation\W+|ethical\W+|ethics\W+)(?:filters?|filtering|safeguards|guardrails|checks|features|mode|settings|protocols|restrictions|policy|policies)\b|\b(?:disable|turn\W+off|deactivate|remove|lift)\W+(?:your|all\W+(?:of\W+)?your)\W+(?:filters?|safeguards|guardrails|restrictions|censorship|limitations)\b",
+        r"(?i)\b(?:disabl(?:e|ed|ing)|turn(?:ed)?\W+off|deactivat(?:e|ed)|remov(?:e|ed)|lift(?:ed)?|switch(?:ed)?\W+off|overrid(?:e|den))\W+(?:the\W+|your\W+|all\W+|any\W+|my\W+|its\W+)?(?:content\W+|safety\W+|moderation\W+|ethical\W+|ethics\W+)(?:filters?|filtering|safeguards|guardrails|checks|features|mode|settings|protocols|restrictions|policy|policies)\b|\b(?:disable|turn\W+off|deactivate|remove|lift)\W+(?:your|all\W+(?:of\W+)?your)\W+(?:filters?|safeguards|guardrails|restrictions|censorship|limitations)\b",
+    ),
+    check(
+        "conceal_ai_identity",
+        Family::JailbreakPersona,
+        2.5,
+        &["never", "don't", "do not", "must not", "without"],
+        r"(?i)\b(?:never|don'?t|do\W+not|must\W+not|without)\W+(?:ever\W+)?(?:mention(?:ing)?|say(?:ing)?|reveal(?:ing)?|admit(?:ting)?|disclos(?:e|ing)|acknowledg(?:e|ing)|stat(?:e|ing))\W+(?:that\W+)?you(?:'re|\W+are)\W+(?:an?\W+)?(?:ai|bot|language\W+model|llm|assistant|chatbot|machine)\b",
     ),
     check(
         "jailbreak_word",
@@ -822,7 +842,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         Family::PromptExtraction,
         4.5,
         &["your", "system", "initial", "original", "hidden", "secret", "internal", "starting", "developer", "pre-prompt", "preprompt", "pre prompt", "initiali", "sys_prompt", "sysprompt"],
-        r"(?i)\b(?:repeat|print|output|reveal|show|display|tell|give|write|list|dump|leak|share|disclose|expose|echo|return|send|paste|copy|recite|encode|translate|spell\W?check|summari[sz]e|provide|state|read|reply|respond|what(?:'s|\W+is|\W+are|\W+were|\W+was)|complete|continue|console\.log|convert)\b(?:\W+\w+){0,6}?\W+(?:your\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|pre-?|developer|confidential|full|complete|exact|entire|opening|underlying|base|core)\W*(?:prompt|instructions?|message|configuration|directives?|rules|guidelines|setup|context)|the\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|developer|pre-?)\W*(?:prompt|instructions?|directives?|configuration|setup)|your\W+(?:instructions|prompt|directives|guidelines|rules|configuration)|(?:your\W+|the\W+)?initiali[sz]ation\W+(?:string|prompt|instructions))\b|\b(?:print|console\.log|echo|puts|printf|println|alert|return)\W*\(\W*(?:this\.)?(?:system_?prompt|sys_?prompt|initial_?prompt|instructions)\b",
+        r"(?i)\b(?:repeat|print|output|reveal|show|display|tell|give|write|list|dump|leak|share|disclose|expose|echo|return|send|paste|copy|recite|encode|translate|spell\W?check|summari[sz]e|provide|state|read|reply|respond|what(?:'s|\W+is|\W+are|\W+were|\W+was)|complete|continue|console\.log|convert)\b(?:\W+\w+){0,6}?\W+(?:your\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|pre-?|developer|confidential|full|complete|exact|entire|opening|underlying|base|core)\W*(?:prompt|instructions?|message|configuration|directives?|rules|guidelines|setup|context)|the\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|developer|pre-?)\W*(?:prompt|instructions?|directives?|configuration|setup)|your\W+(?:instructions|prompt|directives|guidelines|rules|configuration|context\W+window)|(?:your\W+|the\W+)?initiali[sz]ation\W+(?:string|prompt|instructions))\b|\b(?:print|console\.log|echo|puts|printf|println|alert|return)\W*\(\W*(?:this\.)?(?:system_?prompt|sys_?prompt|initial_?prompt|instructions)\b",
     )
     .requiring(PROMPT_NOUNS)
     .unless(r"(?i)\b(?:its|their|his|her|my|our)\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|developer|prompt|instructions)\b"),
@@ -991,7 +1011,9 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         concat!(
             r"(?i)\b",
             ai_noun!(),
-            r"\W+(?:that\W+|who\W+)?(?:is\W+|are\W+)?(?:reading|processing|summari[sz]ing|parsing|ingesting|crawling|analy[sz]ing|viewing|scanning)\W+(?:this|these)(?:\W+\w+){0,2}?\W*(?:[:,!]|\b(?:must|should|shall|will|need\W+to|have\W+to|please|ignore|disregard|forget)\b)"
+            r"\W+(?:that\W+|who\W+)?(?:is\W+|are\W+)?(?:reading|reads|processing|summari[sz]ing|parsing|ingesting|crawling|analy[sz]ing|viewing|scanning)\W+(?:this|these)(?:\W+\w+){0,2}?\W*(?:[:,!]|\b(?:(?:must|should|shall|will|need\W+to|have\W+to|please)\W+(?:also\W+|now\W+|first\W+|immediately\W+|instead\W+)?)?",
+            action_verb!(),
+            r")\b"
         ),
     ),
     check(

@@ -38,6 +38,8 @@ pub(super) struct CheckSpec {
     pub anchors: &'static [&'static str],
     /// The expression, run on windows around anchors of the normalised text.
     pub pattern: &'static str,
+    /// How far (bytes) a match may extend from its anchor on either side.
+    pub reach: usize,
     /// Lowercase keywords of which at least one must occur near an anchor for the expression
     /// to run at all: a cheap co-occurrence test that spares most windows opened by common
     /// anchors ("your"). Every match must contain one of them. Empty: no such test.
@@ -56,8 +58,11 @@ pub(super) struct CheckSpec {
     pub veto: Option<&'static str>,
 }
 
-/// How far (bytes) a match may extend from its anchor on either side.
-pub(super) const REACH: usize = 240;
+/// How far (bytes) a match may usually extend from its anchor on either side; checks with
+/// long gaps say more (`reaching`). Smaller windows are less regex work.
+pub(super) const REACH: usize = 120;
+/// The largest reach of any check.
+pub(super) const MAX_REACH: usize = 360;
 
 const fn check(
     name: &'static str,
@@ -74,6 +79,7 @@ const fn check(
         position: Position::Anywhere,
         anchors,
         pattern,
+        reach: REACH,
         requires: &[],
         opener: None,
         unicode: false,
@@ -95,6 +101,7 @@ const fn counter(
         position: Position::Anywhere,
         anchors,
         pattern,
+        reach: REACH,
         requires: &[],
         opener: None,
         unicode: false,
@@ -110,6 +117,11 @@ impl CheckSpec {
 
     const fn up_to(mut self, max_count: u8) -> CheckSpec {
         self.max_count = max_count;
+        self
+    }
+
+    const fn reaching(mut self, reach: usize) -> CheckSpec {
+        self.reach = reach;
         self
     }
 
@@ -378,6 +390,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             r"\b"
         ),
     )
+    .reaching(160)
     .unless(OWN_REQUEST),
     check(
         "ignore_previous_rules",
@@ -394,6 +407,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             r"\b"
         ),
     )
+    .reaching(160)
     .unless(OWN_REQUEST),
     check(
         "ignore_all_instructions",
@@ -459,6 +473,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             r"|(?:以前|前|上記|これまで)の(?:すべての)?(?:指示|命令|指令)を(?:無視|忘れ)"
         ),
     )
+    .reaching(160)
     .unicode(),
     check(
         "ignore_everything_before",
@@ -471,6 +486,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             r"\W+(?:all|everything|anything|whatever)\b(?:\W+\w+){0,6}?\W+(?:above|before|previously|so\W+far|until\W+now|up\W+to\W+(?:now|here|this\W+point)|prior\W+to\W+this|earlier|(?:you\W+(?:were|have\W+been|'ve\W+been|had\W+been)\W+(?:told|given|taught|instructed|trained|programmed)))\b"
         ),
     )
+    .reaching(160)
     .unless(OWN_REQUEST),
     check(
         "instruction_header",
@@ -499,7 +515,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         2.0,
         &["%%%", "###", "===", "---", "***", "<<", "[[", "|||"],
         r"(?i)(?:%{3,}|#{3,}|={3,}|-{3,}|\*{3,}|\|{3,})[ \t]*(?:end|begin|start|stop)\b[^\n]{0,40}?(?:%{3,}|#{3,}|={3,}|-{3,}|\*{3,}|\|{3,})|<<\s*/?\s*(?:end|begin|start)[\w\s]{0,20}>>|\[\[\s*/?\s*(?:end|begin|start|system|admin|override)[\w\s]{0,20}\]\]",
-    ),
+    )
+    .reaching(160),
     check(
         "new_instructions",
         Family::InstructionOverride,
@@ -556,7 +573,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         2.5,
         &["user", "owner", "admin", "developer", "operator", "creator", "openai", "anthropic", "this is", "i am", "i'm", "override", "employee", "message from", "instructions from", "update from", "notice from"],
         r"(?i)\bthe\W+(?:user|owner|admin\w*|developer|operator)\W+(?:wants|would\W+like|needs|asked|requests|requested|instructed|expects)\W+you\W+to\b|\b(?:the\W+)?(?:user|owner|admin(?:istrator)?|developer|operator|your\W+(?:creator|developer|owner|admin\w*|operator))s?\W+(?:has|have)\W+(?:\w+\W+)?(?:authori[sz]ed|approved|permitted|allowed|granted|instructed|asked|requested)\W+(?:you|the\W+(?:assistant|ai|agent|model))\b|\b(?:this\W+is|i\W+am|i'm)\W+(?:the|your)\W+(?:\w+\W+)?(?:owner|developer|admin\w*|operator|creator|system|boss)\W+(?:speaking|here|talking)\b|\b(?:i\W+am|i'm)\W+(?:the|your)\W+(?:new\W+|real\W+|actual\W+|head\W+|lead\W+|chief\W+)?(?:admin\w*|developer|owner|operator|creator|system\W+administrator)(?:\W+of\W+(?:this|the|your)\W+\w+)?\W*[.,!;]|\b(?:i\W+am|i'm)\W+(?:an?\W+)?(?:openai|anthropic|google|microsoft|meta)\W+(?:employee|engineer|developer|researcher|staff|admin\w*)\b|\b(?:override|message|instructions?|update|notice|directive|order)\W+from\W+(?:your|the)\W+(?:developers?|creators?|admins?|administrators?|operators?|owners?|openai|anthropic|system(?:\W+administrator)?)\b",
-    ),
+    )
+    .reaching(160),
     // ---- fake role / system markers -------------------------------------------------
     check(
         "chat_template_token",
@@ -618,6 +636,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         &["human", "user", "assistant", "chatgpt", "claude", "gemini", "gpt"],
         r"(?i)(?:human|user)[ \t]*:[^\n]{1,300}\n(?:[ \t]*\n)*[ \t]*(?:assistant|chatgpt|claude|gemini|gpt)[ \t]*:|(?:assistant|chatgpt|claude|gemini|gpt)[ \t]*:[^\n]{1,300}\n(?:[ \t]*\n)*[ \t]*(?:human|user)[ \t]*:",
     )
+    .reaching(360)
     .at(Position::LineStart),
     check(
         "chat_format_turn",
@@ -646,7 +665,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         4.0,
         &["</user", "</human", "</context", "</document", "</data", "</input", "</tool_", "</function_results", "</search_result", "</email", "</query", "</text"],
         r"(?i)</(?:user|human|context|document|data|input|user_input|tool_result|tool_output|function_results|search_results?|email|query|text)>\s*<(?:system|assistant|admin|developer|instructions?|system_prompt|im_start)\b",
-    ),
+    )
+    .reaching(160),
     // ---- fake tool calls --------------------------------------------------------------
     check(
         "tool_call_markup",
@@ -654,14 +674,16 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         4.5,
         &["<tool", "</tool", "<function", "</function", "<invoke", "</invoke", "<antml", "</antml", "<execute", "<call_tool", "<|tool", "<parameter"],
         r"(?i)</?(?:tool_calls?|tool_use|tool_code|tool_request|function_calls?|function_call|invoke|execute_tool|call_tool|antml:[a-z_]+)\b[^<>]{0,80}>|<parameter\s+name\s*=",
-    ),
+    )
+    .reaching(160),
     check(
         "function_call_json",
         Family::ToolCallSyntax,
         3.5,
         &["\"name\"", "\"tool\"", "\"tool_name\"", "\"function\"", "\"arguments\"", "\"parameters\"", "\"args\"", "\"tool_calls\"", "\"function_call\"", "'name'", "'arguments'"],
         r#"(?i)["'](?:name|tool|tool_name|function|recipient_name)["']\s*:\s*["'][\w.\-:/]{1,64}["']\s*,\s*["'](?:arguments|args|parameters|params|input|tool_input)["']\s*:\s*[{"'\[]|["'](?:arguments|parameters|tool_input)["']\s*:\s*\{[^{}]{0,200}\}\s*,\s*["'](?:name|tool|tool_name|function)["']\s*:|["'](?:tool_calls|function_call)["']\s*:\s*[\[{]"#,
-    ),
+    )
+    .reaching(300),
     // ---- jailbreak personas -----------------------------------------------------------
     check(
         "dan_persona",
@@ -669,7 +691,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         3.5,
         &["dan"],
         r"(?:\b(?i:act(?:ing)?\W+as|you\W+are(?:\W+now)?|you'?re|become|named|called|pretend\W+to\W+be|play(?:ing)?|known\W+as|stay|as)\W+(?:a\W+)?DAN\b|\bDAN\W+(?i:mode\W+(?:enabled|on|output)|persona)|\bDAN\b[^.\n]{0,40}(?i:stands\W+for|do\W+anything\W+now)|\[DAN\]|\bDAN:)",
-    ),
+    )
+    .reaching(160),
     check(
         "do_anything_now",
         Family::JailbreakPersona,
@@ -765,7 +788,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         1.0,
         &["anything", "any question", "every question", "any request", "any prompt", "all questions", "all requests", "all prompts", "everything"],
         r"(?i)\b(?:answer|respond\W+to|do|say|generate|write|provide|tell)\W+(?:me\W+)?(?:anything|any\W+(?:question|request|prompt|query)|every\W+(?:question|request|prompt)|all\W+(?:questions|requests|prompts|queries)|everything)\b[^.\n]{0,60}\b(?:regardless|no\W+matter|even\W+if|illegal|unethical|harmful|offensive|without)\b",
-    ),
+    )
+    .reaching(180),
     check(
         "ai_identity_override",
         Family::JailbreakPersona,
@@ -821,7 +845,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         2.0,
         &["two", "both"],
         r"(?i)\b(?:two|both)\W+(?:different\W+|separate\W+|distinct\W+)*(?:ways|responses|answers|replies|outputs|paragraphs|personas|personalities|versions|styles|manners|entities)\b[^\n]{0,80}?(?:\[|\(|normal|classic|jailbr|filter|censor|\bone\b|first|the\W+other|second)",
-    ),
+    )
+    .reaching(200),
     check(
         "jailbreak_tag",
         Family::JailbreakPersona,
@@ -844,6 +869,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         &["your", "system", "initial", "original", "hidden", "secret", "internal", "starting", "developer", "pre-prompt", "preprompt", "pre prompt", "initiali", "sys_prompt", "sysprompt"],
         r"(?i)\b(?:repeat|print|output|reveal|show|display|tell|give|write|list|dump|leak|share|disclose|expose|echo|return|send|paste|copy|recite|encode|translate|spell\W?check|summari[sz]e|provide|state|read|reply|respond|what(?:'s|\W+is|\W+are|\W+were|\W+was)|complete|continue|console\.log|convert)\b(?:\W+\w+){0,6}?\W+(?:your\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|pre-?|developer|confidential|full|complete|exact|entire|opening|underlying|base|core)\W*(?:prompt|instructions?|message|configuration|directives?|rules|guidelines|setup|context)|the\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|developer|pre-?)\W*(?:prompt|instructions?|directives?|configuration|setup)|your\W+(?:instructions|prompt|directives|guidelines|rules|configuration|context\W+window)|(?:your\W+|the\W+)?initiali[sz]ation\W+(?:string|prompt|instructions))\b|\b(?:print|console\.log|echo|puts|printf|println|alert|return)\W*\(\W*(?:this\.)?(?:system_?prompt|sys_?prompt|initial_?prompt|instructions)\b",
     )
+    .reaching(180)
     .requiring(PROMPT_NOUNS)
     .unless(r"(?i)\b(?:its|their|his|her|my|our)\W+(?:\w+\W+)?(?:system|initial|original|hidden|secret|internal|starting|first|developer|prompt|instructions)\b"),
     check(
@@ -872,7 +898,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             quoted_noun!(),
             r"\W+)(?:above|before\W+this|preceding|so\W+far|from\W+the\W+(?:start|beginning)|at\W+the\W+(?:start|beginning)\W+of\W+(?:this|the)\W+(?:conversation|chat|prompt))\b|\b(?:repeat|print|output)\W+(?:the\W+)?previous\W+instructions\b|\b(?:what\W+(?:was|is|were)\W+(?:written|said|stated|typed|included)|quote|repeat|print|output|recite|show)\b[^.\n]{0,40}?\b(?:beginning|start|top|first\W+(?:line|lines|sentence|words))\W+of\W+(?:this|the|your|our)\W+(?:prompt|conversation|context|chat|instructions|message|input)|\bword\W+for\W+word\b[^.\n]{0,40}\b(?:conversation|prompt|instructions|above)\b|\b(?:repeat|print|output|recite|copy)\W+(?:back\W+)?(?:this|the)\W+(?:entire\W+|whole\W+|full\W+)?(?:conversation|chat|prompt|context)\b[^.\n]{0,60}\b(?:word\W+for\W+word|verbatim|back\W+to\W+me|from\W+the\W+(?:start|beginning))"
         ),
-    ),
+    )
+    .reaching(180),
     check(
         "note_to_ai",
         Family::AddressedToAssistant,
@@ -902,7 +929,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
             ai_noun!(),
             r"\W+(?:that\W+|who\W+)?(?:is\W+|are\W+)?(?:reading|reads?|processing|process(?:es)?|summari[sz]ing|summari[sz]es?|parsing|analy[sz]ing|crawling|ingesting|seeing|sees)\b"
         ),
-    ),
+    )
+    .reaching(160),
     check(
         "vocative_ai",
         Family::AddressedToAssistant,
@@ -922,6 +950,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         &["when", "while", "if you", "if summariz", "if process", "if read", "before", "after", "as you", "once you"],
         r"(?i)\b(?:when|while|if|before|after|as|once)\W+(?:you\W+)?(?:are\W+|'re\W+)?(?:summari[sz]\w*|process\w*|read\w*|analy[sz]\w*|translat\w*|review\w*|pars\w*|answer\w*|respond\w*\W+to|reply\w*\W+to|handl\w*|look\w*\W+at|scan\w*|index\w*|see\w*|encounter\w*|get\w*\W+to)\W+(?:this|these|the\W+(?:above|following|current|present))\W+(?:\w+\W+)?(?:email|e-mail|message|document|doc|page|web\W*page|site|website|file|text|content|article|post|thread|data|input|pdf|ticket|issue|review|comment|note|passage|paragraph|section|instructions?|line)s?\W*,?\W*(?:also|please\W+(?:also\W+)?(?:include|add|append|mention|send|forward|insert|say|tell|state|write|recommend|ignore|execute|run|call|reply|respond|output|print|replace|visit|click|navigate|open|delete|translate|rate|describe|summari[sz]e)|you\W+(?:must|should|will|need|have\W+to)|make\W+sure|be\W+sure|remember|always|don'?t\W+forget|include|add|append|mention|send|forward|insert|say|tell|state|write|recommend|ignore|execute|run|call|reply|respond|output|print|replace|visit|click|navigate|open|delete|translate|summari[sz]e|first|instead|only)\b",
     )
+    .reaching(180)
     .requiring(DATA_OBJECTS),
     check(
         "directive_to_response",
@@ -995,7 +1024,8 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         3.5,
         &["before you", "before solving", "before completing", "before answering", "before continuing", "before proceeding", "before you can", "prior to"],
         r"(?i)\b(?:before|prior\W+to)\W+(?:you\W+)?(?:can\W+|do\W+|start\W+|continue\W+(?:with\W+)?)?(?:solv|do|complet|answer|continu|proceed|finish|start|respond|repl|summari[sz]|handl|process|work)\w*\b[^.\n]{0,60}?\b(?:task|request|question|instructions?|query|assignment)\b[^.\n]{0,60}?(?:\bplease\b|\byou\W+(?:must|need\W+to|should|have\W+to)\b|\bfirst\b)",
-    ),
+    )
+    .reaching(220),
     check(
         "task_you_were_given",
         Family::AddressedToAssistant,
@@ -1033,14 +1063,16 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         3.0,
         &["password", "passphrase", "secret"],
         r"(?i)\b(?:reveal|tell\W+me|give\W+me|spell|print|output|what\W+is|what's|show\W+me|write|encode|translate)\W+(?:out\W+)?(?:the|your)\W+(?:secret\W+)?(?:password|passphrase|secret\W+(?:key|word|code|phrase))\b[^.\n]{0,40}?\b(?:backwards?|reversed?|in\W+reverse|letter\W+by\W+letter|one\W+(?:letter|character)|with\W+spaces|separated|in\W+(?:base\W?64|hex|binary|pig\W+latin|morse)|encoded|as\W+an?\W+(?:acrostic|poem|riddle))",
-    ),
+    )
+    .reaching(160),
     check(
         "the_assistant_must",
         Family::AddressedToAssistant,
         2.2,
         &["assistant", "ai", "model", "agent", "llm", "chatbot", "bot"],
         r"(?i)\bthe\W+(?:ai\W+)?(?:assistant|ai|model|agent|llm|chatbot|bot)\W+(?:must|should|shall|will|needs?\W+to|has\W+to|is\W+(?:required|instructed|expected)\W+to)\W+(?:now\W+|also\W+|immediately\W+|instead\W+|always\W+)?(?:send|forward|email|delete|transfer|reply|respond|output|print|say|write|include|ignore|reveal|call|execute|run|open|visit|click|grant|share|upload|post|add|summari[sz]e|translate|tell|recommend|append)\b",
-    ),
+    )
+    .reaching(160),
     check(
         "the_assistant_must_now",
         Family::AddressedToAssistant,
@@ -1055,6 +1087,7 @@ pub(super) const CHECKS: &[CheckSpec] = &[
         &["password", "credential", "api key", "api_key", "apikey", "api-key", "token", "secret", "private key", "ssh key", "conversation", "chat history", "user's", "users'", "user ", "all ", "every "],
         r"(?i)\b(?:send|forward|e-?mail|post|upload|transfer|share|leak|exfiltrate|copy|include)\b[^.\n]{0,60}?\b(?:passwords?|credentials?|api\W*keys?|access\W+tokens?|secrets?|private\W+keys?|ssh\W+keys?|(?:the\W+|this\W+|our\W+|your\W+)?(?:conversation|chat)(?:\W+history)?|(?:the\W+)?user'?s?\W+(?:data|info\w*|emails?|files|details|messages|history|credentials|documents)|(?:all|every)\W+(?:\w+\W+)?(?:emails?|files|messages|contacts|documents|data))\b[^.\n]{0,60}?\b(?:to|at)\W+(?:[\w.+-]+@|https?://|(?:the\W+)?(?:following|external|attacker'?s?|remote|third\W+party|this|that|my|our)\W+(?:personal\W+)?(?:address|url|link|e-?mail|server|account|endpoint|webhook|host))",
     )
+    .reaching(220)
     .requiring(SENDING),
     check(
         "hide_from_user",

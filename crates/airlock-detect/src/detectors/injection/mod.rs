@@ -31,7 +31,7 @@ use crate::config::{ConfigProblem, parse_options};
 use crate::detector::{Detector, Input, ScanContext};
 use crate::normalize::{self, Normalized};
 use crate::registry::{DetectorSpec, Options};
-use checks::{CHECKS, CheckSpec, Position, REACH};
+use checks::{CHECKS, CheckSpec, MAX_REACH, Position};
 pub use ensemble::{
     Ensemble, Family, InjectionModel, MODEL_PASSAGE_BYTES, Reason, Signal, Verdict,
 };
@@ -368,13 +368,34 @@ impl InjectionDetector {
             head.eq_ignore_ascii_case(form)
                 .then_some((*anchor, 0, form.len()))
         });
-        let found = self.anchors.find_overlapping_iter(text).map(|found| {
-            let anchor = found.pattern().as_usize();
-            (
-                anchor,
-                found.start() + self.anchor_info[anchor].skip,
-                found.end(),
-            )
+        // The plain view is searched whole; a folded view only around its folds.
+        let ranges: Vec<(usize, usize)> = if view_index == 0 {
+            vec![(0, text.len())]
+        } else {
+            let mut ranges: Vec<(usize, usize)> = Vec::new();
+            for span in folded {
+                let start = floor_char_boundary(text, span.start.saturating_sub(MAX_REACH + 64));
+                let end = ceil_char_boundary(text, span.end.saturating_add(MAX_REACH + 64));
+                match ranges.last_mut() {
+                    Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                    _ => ranges.push((start, end)),
+                }
+            }
+            ranges
+        };
+        let found = ranges.into_iter().flat_map(|(from, to)| {
+            let slice = text.get(from..to).unwrap_or_default();
+            self.anchors
+                .find_overlapping_iter(slice)
+                .map(move |found| {
+                    let anchor = found.pattern().as_usize();
+                    (
+                        anchor,
+                        from + found.start() + self.anchor_info[anchor].skip,
+                        from + found.end(),
+                    )
+                })
+                .collect::<Vec<_>>()
         });
         for (anchor, begin, finish) in opening.chain(found) {
             let anchor = &self.anchor_info[anchor];
@@ -382,13 +403,13 @@ impl InjectionDetector {
             if anchor.checks.is_empty() || !anchor_bounded(text, begin, finish, anchor.whole_word) {
                 continue;
             }
-            let found = (begin, finish);
-            let start = floor_char_boundary(text, found.0.saturating_sub(REACH));
-            let end = ceil_char_boundary(text, found.1.saturating_add(REACH));
-            if view_index > 0 && !near_fold(start, end) {
-                continue;
-            }
             for &check in &anchor.checks {
+                let reach = self.checks[check].spec.reach;
+                let start = floor_char_boundary(text, begin.saturating_sub(reach));
+                let end = ceil_char_boundary(text, finish.saturating_add(reach));
+                if view_index > 0 && !near_fold(start, end) {
+                    continue;
+                }
                 match &mut open[check] {
                     Some((open_start, open_end)) if start <= *open_end => {
                         *open_start = (*open_start).min(start);

@@ -23,6 +23,8 @@ pub mod normalize;
 mod redact;
 pub mod registry;
 mod scanner;
+#[cfg(test)]
+mod test_support;
 
 pub use config::{ConfigError, ConfigProblem, RawDetectConfig, parse_options};
 pub use detector::{Detector, Input, ScanContext};

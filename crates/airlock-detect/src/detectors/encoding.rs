@@ -1731,41 +1731,10 @@ mod tests {
     /// PII look-alikes): at most 0.2 % may fire (measured: none on dev; on all splits, one base64 text that the `injection` detector reads as an override).
     #[test]
     fn benign_dev_records_rarely_fire() {
-        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-        let scanner = Scanner::with_defaults();
-        let context = ScanContext::of_kind(EventKind::ToolResult);
-        let (mut benign, mut flagged) = (0usize, Vec::new());
-        for file in [
-            "injection.jsonl",
-            "secrets_gitleaks.jsonl",
-            "pii_synthetic.jsonl",
-        ] {
-            let Ok(lines) = std::fs::read_to_string(data.join(file)) else {
-                eprintln!("shared data not found beside the checkout; skipping");
-                return;
-            };
-            for line in lines.lines() {
-                let record: serde_json::Value = serde_json::from_str(line).unwrap();
-                if record["split"] != "dev" || record["label"] != 0 {
-                    continue;
-                }
-                benign += 1;
-                let text = record["text"].as_str().unwrap_or_default();
-                let findings = scanner.scan(text, context);
-                if findings
-                    .iter()
-                    .any(|f| f.detector == "encoding" && f.via.is_empty())
-                {
-                    flagged.push(record["id"].to_string());
-                }
-            }
-        }
-        assert!(benign > 2000, "{benign} benign dev records");
-        let rate = flagged.len() as f64 / benign as f64;
-        assert!(
-            rate <= 0.002,
-            "{} of {benign} benign records flagged: {flagged:?}",
-            flagged.len()
+        crate::test_support::assert_benign_dev_records_rarely_fire(
+            &Scanner::with_defaults(),
+            "encoding",
+            0.002,
         );
     }
 }

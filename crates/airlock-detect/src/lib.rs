@@ -15,6 +15,7 @@
 //!
 //! [`Finding`]: airlock_core::Finding
 
+mod codec;
 mod config;
 mod detector;
 pub mod detectors;

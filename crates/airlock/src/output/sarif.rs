@@ -264,7 +264,7 @@ fn absolute_uri_path(path: &Path) -> String {
     out
 }
 
-/// `file:///work/repo/` for a directory (the trailing slash makes it a base).
+/// `file:///home/dev/repo/` for a directory (the trailing slash makes it a base).
 fn directory_uri(dir: &Path) -> Option<String> {
     dir.is_absolute().then(|| {
         let mut uri = format!("file://{}", absolute_uri_path(dir));
@@ -330,12 +330,15 @@ mod tests {
 
     #[test]
     fn absolute_paths_under_cwd_become_relative() {
-        let cwd = Path::new("/work/repo");
-        let (uri, base) = artifact_uri(&file("/work/repo/src/a.rs"), Some(cwd));
+        let cwd = Path::new("/home/dev/repo");
+        let (uri, base) = artifact_uri(&file("/home/dev/repo/src/a.rs"), Some(cwd));
         assert_eq!((uri.as_str(), base), ("src/a.rs", Some(SRCROOT)));
         let (uri, base) = artifact_uri(&file("/etc/x y"), Some(cwd));
         assert_eq!((uri.as_str(), base), ("file:///etc/x%20y", None));
-        assert_eq!(directory_uri(cwd).as_deref(), Some("file:///work/repo/"));
+        assert_eq!(
+            directory_uri(cwd).as_deref(),
+            Some("file:///home/dev/repo/")
+        );
     }
 
     #[test]

@@ -42,6 +42,23 @@ pub struct RawDetectConfig {
     pub detectors: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
 }
 
+impl RawDetectConfig {
+    /// A configuration that enables only the detectors in `ids` (unknown ids are left in, so
+    /// that building the scanner reports them), each with its default settings.
+    pub fn only(ids: &[&str]) -> RawDetectConfig {
+        let mut config = RawDetectConfig::default();
+        for spec in crate::registry::DETECTORS {
+            let mut table = serde_json::Map::new();
+            table.insert("enabled".into(), ids.contains(&spec.id).into());
+            config.detectors.insert(spec.id.to_owned(), table);
+        }
+        for id in ids {
+            config.detectors.entry((*id).to_owned()).or_default();
+        }
+        config
+    }
+}
+
 /// The keys every detector table accepts; the remaining keys are the detector's own options.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -284,6 +284,14 @@ mod tests {
     }
 
     #[test]
+    fn only_config_runs_just_the_named_detectors_and_reports_unknown_ones() {
+        let scanner = Scanner::from_config(&RawDetectConfig::only(&["pii", "shell"])).unwrap();
+        assert_eq!(scanner.detector_ids(), ["pii", "shell"]);
+        let err = Scanner::from_config(&RawDetectConfig::only(&["nope"])).unwrap_err();
+        assert!(err.to_string().contains("unknown detector `nope`"), "{err}");
+    }
+
+    #[test]
     fn disabled_detector_does_not_run() {
         let scanner =
             Scanner::from_config(&config(r#"{"detectors": {"shell": {"enabled": false}}}"#))

@@ -15,13 +15,7 @@ const CONTEXTS: [EventKind; 4] = [
 
 /// A scanner running only the detector `id`.
 fn only(id: &str) -> Scanner {
-    let mut config = RawDetectConfig::default();
-    for spec in DETECTORS {
-        let mut table = serde_json::Map::new();
-        table.insert("enabled".into(), (spec.id == id).into());
-        config.detectors.insert(spec.id.to_owned(), table);
-    }
-    Scanner::from_config(&config).expect("single-detector config is valid")
+    Scanner::from_config(&RawDetectConfig::only(&[id])).expect("single-detector config is valid")
 }
 
 /// Every scanner the suite exercises: each detector alone, then all of them.
@@ -162,20 +156,5 @@ fn nested_base64(inner: &str, depth: usize) -> String {
 }
 
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    data_encoding::BASE64.encode(bytes)
 }

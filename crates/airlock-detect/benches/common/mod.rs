@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use airlock_detect::registry::DETECTORS;
 use airlock_detect::{RawDetectConfig, Scanner};
 
 /// At least `len` bytes of typical text, cut at a character boundary.
@@ -34,11 +33,5 @@ pub fn typical_text(len: usize) -> String {
 
 /// A scanner running only the detector `id`.
 pub fn only(id: &str) -> Scanner {
-    let mut config = RawDetectConfig::default();
-    for spec in DETECTORS {
-        let mut table = serde_json::Map::new();
-        table.insert("enabled".into(), (spec.id == id).into());
-        config.detectors.insert(spec.id.to_owned(), table);
-    }
-    Scanner::from_config(&config).expect("single-detector config is valid")
+    Scanner::from_config(&RawDetectConfig::only(&[id])).expect("single-detector config is valid")
 }

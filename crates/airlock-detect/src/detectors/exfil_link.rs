@@ -1157,13 +1157,7 @@ mod tests {
     }
 
     fn only_exfil_link() -> Scanner {
-        let mut config = RawDetectConfig::default();
-        for spec in crate::registry::DETECTORS {
-            let mut table = serde_json::Map::new();
-            table.insert("enabled".into(), (spec.id == DETECTOR).into());
-            config.detectors.insert(spec.id.to_owned(), table);
-        }
-        Scanner::from_config(&config).unwrap()
+        Scanner::from_config(&RawDetectConfig::only(&[DETECTOR])).unwrap()
     }
 
     fn found_in(scanner: &Scanner, kind: EventKind, text: &str) -> Vec<Finding> {

@@ -1767,16 +1767,11 @@ mod tests {
 
     /// A scanner running only this detector, with `options` as its config table.
     fn scanner(options: serde_json::Value) -> Scanner {
-        let mut config = RawDetectConfig::default();
-        for spec in crate::registry::DETECTORS {
-            let mut table = serde_json::Map::new();
-            table.insert("enabled".into(), (spec.id == "pii").into());
-            if spec.id == "pii" {
-                if let serde_json::Value::Object(extra) = &options {
-                    table.extend(extra.clone());
-                }
-            }
-            config.detectors.insert(spec.id.to_owned(), table);
+        let mut config = RawDetectConfig::only(&["pii"]);
+        if let (serde_json::Value::Object(extra), Some(table)) =
+            (&options, config.detectors.get_mut("pii"))
+        {
+            table.extend(extra.clone());
         }
         Scanner::from_config(&config).unwrap()
     }

@@ -1001,13 +1001,7 @@ mod tests {
     }
 
     fn only_unicode() -> Scanner {
-        let mut config = RawDetectConfig::default();
-        for spec in crate::registry::DETECTORS {
-            let mut table = serde_json::Map::new();
-            table.insert("enabled".into(), (spec.id == DETECTOR).into());
-            config.detectors.insert(spec.id.to_owned(), table);
-        }
-        Scanner::from_config(&config).unwrap()
+        Scanner::from_config(&RawDetectConfig::only(&[DETECTOR])).unwrap()
     }
 
     /// Findings of the `unicode` detector with the given rule, from a full scanner.

@@ -11,13 +11,8 @@ use crate::{RawDetectConfig, ScanContext, Scanner};
 fn scanner() -> &'static Scanner {
     static SCANNER: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
     SCANNER.get_or_init(|| {
-        let mut config = RawDetectConfig::default();
-        for spec in crate::registry::DETECTORS {
-            let mut table = serde_json::Map::new();
-            table.insert("enabled".into(), (spec.id == "shell").into());
-            config.detectors.insert(spec.id.to_owned(), table);
-        }
-        Scanner::from_config(&config).expect("shell-only config is valid")
+        Scanner::from_config(&RawDetectConfig::only(&["shell"]))
+            .expect("shell-only config is valid")
     })
 }
 

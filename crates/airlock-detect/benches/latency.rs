@@ -1,7 +1,8 @@
 //! Per-event latency of the whole pipeline on 4 KB events: p50, p99 and throughput, printed as
 //! a markdown table for docs/BENCHMARKS.md. Each event is a different 4 KB window of typical
 //! text, so caches do not flatter the numbers.
-//! Run: `cargo bench -p airlock-detect --bench latency`.
+//! Run: `cargo bench -p airlock-detect --bench latency`; name scanners after `--` to run only
+//! those (`-- injection pipeline`), e.g. under a profiler.
 
 mod common;
 
@@ -21,7 +22,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; ignore arguments.
+    // `cargo bench` passes `--bench`; other arguments name the scanners to run.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
     let text = common::typical_text(EVENT * 64);
     let windows: Vec<&str> = (0..EVENTS)
         .map(|i| {
@@ -38,11 +43,15 @@ fn main() {
         .collect();
     let context = ScanContext::of_kind(EventKind::ToolResult);
 
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| name.starts_with(o.as_str()));
     let mut scanners: Vec<(String, Scanner)> = DETECTORS
         .iter()
+        .filter(|spec| wanted(spec.id))
         .map(|spec| (spec.id.to_owned(), common::only(spec.id)))
         .collect();
-    scanners.push(("pipeline (all)".to_owned(), Scanner::with_defaults()));
+    if wanted("pipeline") {
+        scanners.push(("pipeline (all)".to_owned(), Scanner::with_defaults()));
+    }
 
     println!("| scanner | p50 per 4 KB | p99 per 4 KB | throughput |");
     println!("|---|---:|---:|---:|");

@@ -18,6 +18,7 @@
 mod codec;
 mod config;
 mod detector;
+mod keywords;
 pub mod detectors;
 pub mod invariants;
 pub mod normalize;

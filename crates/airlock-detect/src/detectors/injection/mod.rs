@@ -22,13 +22,13 @@ mod ensemble;
 
 use std::fmt;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use airlock_core::{Category, Finding, Severity, Span, Trust};
 use regex::Regex;
 use serde::Deserialize;
 
 use crate::config::{ConfigProblem, parse_options};
 use crate::detector::{Detector, Input, ScanContext};
+use crate::keywords::{Case, Keywords};
 use crate::normalize::{self, Normalized};
 use crate::registry::{DetectorSpec, Options};
 use checks::{CHECKS, CheckSpec, MAX_REACH, Position};
@@ -145,7 +145,7 @@ struct Anchor {
     /// Checks for which this keyword is a required companion (see `CheckSpec::requires`).
     required_by: Vec<usize>,
     /// Bytes of the keyword before the anchor proper: short keywords are searched with the
-    /// character before them (" ai", "(ai"), so that the automaton skips `said` and `email`.
+    /// character before them (" ai", "(ai"), so that the search skips `said` and `email`.
     skip: usize,
 }
 
@@ -187,7 +187,7 @@ fn register(
 /// The `injection` detector.
 pub struct InjectionDetector {
     options: InjectionOptions,
-    anchors: AhoCorasick,
+    anchors: Keywords,
     anchor_info: Vec<Anchor>,
     /// Short keywords and one of their anchors, for a keyword that opens the text.
     leading: Vec<(String, usize)>,
@@ -309,17 +309,12 @@ impl InjectionDetector {
                 veto,
             });
         }
-        let anchors = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .map_err(|err| {
-                vec![ConfigProblem::new(
-                    "detect.detectors.injection",
-                    format!("built-in keywords do not compile: {err}"),
-                )]
-            })?;
+        let anchors = Keywords::new(&keywords, Case::AsciiInsensitive).map_err(|err| {
+            vec![ConfigProblem::new(
+                "detect.detectors.injection",
+                format!("built-in keywords do not compile: {err}"),
+            )]
+        })?;
         let reported = Regex::new(&ascii_classes(REPORTED_FRAME)).map_err(|err| {
             vec![ConfigProblem::new(
                 "detect.detectors.injection",
@@ -383,20 +378,17 @@ impl InjectionDetector {
             }
             ranges
         };
-        let found = ranges.into_iter().flat_map(|(from, to)| {
+        let mut occurrences = Vec::new();
+        let mut found: Vec<(usize, usize, usize)> = Vec::new();
+        for (from, to) in ranges {
             let slice = text.get(from..to).unwrap_or_default();
-            self.anchors
-                .find_overlapping_iter(slice)
-                .map(move |found| {
-                    let anchor = found.pattern().as_usize();
-                    (
-                        anchor,
-                        from + found.start() + self.anchor_info[anchor].skip,
-                        from + found.end(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        });
+            occurrences.clear();
+            self.anchors.find_all(slice.as_bytes(), &mut occurrences);
+            found.extend(occurrences.iter().map(|found| {
+                let skip = self.anchor_info[found.keyword].skip;
+                (found.keyword, from + found.start + skip, from + found.end)
+            }));
+        }
         for (anchor, begin, finish) in opening.chain(found) {
             let anchor = &self.anchor_info[anchor];
             companions.extend(anchor.required_by.iter().map(|&check| (check, begin)));

@@ -22,13 +22,13 @@ mod value;
 
 use std::collections::BTreeMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use airlock_core::{Category, Finding, Severity, Span, mask_secret};
 use regex::Regex;
 use serde::Deserialize;
 
 use crate::config::{ConfigProblem, parse_options};
 use crate::detector::{Detector, Input};
+use crate::keywords::{Case, Keywords};
 use crate::registry::{DetectorSpec, Options};
 
 use generic::GenericSettings;
@@ -159,7 +159,7 @@ impl Candidate {
 /// The `secrets` detector, with its rules compiled.
 #[derive(Debug)]
 pub struct SecretsDetector {
-    prefilter: AhoCorasick,
+    prefilter: Keywords,
     /// For each prefilter pattern, what it triggers.
     triggers: Vec<Vec<Trigger>>,
     rules: Vec<(RuleDef, Regex)>,
@@ -222,15 +222,12 @@ impl SecretsDetector {
         add("service_account", Trigger::GcpServiceAccount);
         // A DFA: the keyword set is fixed and small enough, and scanning speed is what
         // every event pays.
-        let prefilter = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .map_err(|err| {
-                vec![ConfigProblem::new(
-                    "detect.detectors.secrets",
-                    format!("building the keyword prefilter failed: {err}"),
-                )]
-            })?;
+        let prefilter = Keywords::new(&keywords, Case::Sensitive).map_err(|err| {
+            vec![ConfigProblem::new(
+                "detect.detectors.secrets",
+                format!("building the keyword prefilter failed: {err}"),
+            )]
+        })?;
         Ok(SecretsDetector {
             prefilter,
             triggers,
@@ -257,9 +254,11 @@ impl SecretsDetector {
         let mut gcp_until = 0;
         let mut ends = Finder::new(b"-----END");
         let mut private_lines = Finder::new(b"Private-Lines:");
-        for hit in self.prefilter.find_overlapping_iter(text) {
-            let (start, end) = (hit.start(), hit.end());
-            for &trigger in &self.triggers[hit.pattern().as_usize()] {
+        let mut hits = Vec::new();
+        self.prefilter.find_all(text.as_bytes(), &mut hits);
+        for hit in hits {
+            let (start, end) = (hit.start, hit.end);
+            for &trigger in &self.triggers[hit.keyword] {
                 match trigger {
                     Trigger::Rule(index) => {
                         let rule = &self.rules[index].0;

@@ -18,9 +18,10 @@
 mod codec;
 mod config;
 mod detector;
-mod keywords;
 pub mod detectors;
 pub mod invariants;
+mod keywords;
+pub mod labelled;
 pub mod normalize;
 mod redact;
 pub mod registry;

@@ -6,6 +6,9 @@
 use std::fmt;
 
 use airlock_core::{EventKind, Span, Trust};
+use serde::{Deserialize, Serialize};
+
+use super::model::WindowScore;
 
 use crate::detector::ScanContext;
 
@@ -78,27 +81,37 @@ pub struct Signal {
 }
 
 /// A trained scorer that joins the heuristics. Implementations must be pure, deterministic
-/// and cheap enough for the live path (the detector calls one per passage of at most
-/// [`MODEL_PASSAGE_BYTES`]).
+/// and cheap enough for the live path.
 pub trait InjectionModel: Send + Sync + fmt::Debug {
     /// A stable name for messages and audit, e.g. `ngram_linear_v1`.
     fn name(&self) -> &'static str;
 
-    /// Calibrated log-odds that `passage` (normalised text) carries instructions aimed at
-    /// the model, in `context`.
-    fn logit(&self, passage: &str, context: ScanContext) -> f32;
+    /// Scores `text` (normalised) in windows of the model's choosing, appending each
+    /// window's span (in `text`) and its log-odds of carrying instructions aimed at the model.
+    fn score_windows(&self, text: &str, out: &mut Vec<WindowScore>);
 }
 
-/// The longest passage handed to a model at once; longer texts are cut at line breaks.
-pub const MODEL_PASSAGE_BYTES: usize = 2048;
+impl<T: InjectionModel + ?Sized> InjectionModel for &T {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
 
-/// The parameters of the stacked model. Hand-set for the heuristics (a lone medium signal
-/// stays below 0.5, two together or one strong signal pass); to be refitted when a trained
-/// model joins.
-#[derive(Debug, Clone, Copy, PartialEq)]
+    fn score_windows(&self, text: &str, out: &mut Vec<WindowScore>) {
+        (**self).score_windows(text, out);
+    }
+}
+
+/// The parameters of the stacked model: a logistic regression over the heuristics' summed
+/// log-odds and the model's logit. Without a model the defaults are hand-set (a lone medium
+/// signal stays below 0.5, two together or one strong signal pass); with one, the trainer
+/// fits them on held-out training data and stores them in the model file.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ensemble {
     /// Log-odds with no evidence at all.
     pub bias: f32,
+    /// Multiplier on the heuristics' log-odds.
+    pub heuristic_weight: f32,
     /// Multiplier on a model's logit.
     pub model_weight: f32,
 }
@@ -107,6 +120,7 @@ impl Default for Ensemble {
     fn default() -> Self {
         Ensemble {
             bias: -3.0,
+            heuristic_weight: 1.0,
             model_weight: 1.0,
         }
     }
@@ -159,7 +173,7 @@ impl Ensemble {
             }
             *seen += 1;
             let factor = signal.family.map_or(1.0, |f| f.context_factor(context));
-            let contribution = signal.weight * factor;
+            let contribution = signal.weight * factor * self.heuristic_weight;
             match reasons.iter_mut().find(|r| r.check == signal.check) {
                 Some(reason) => reason.contribution += contribution,
                 None => reasons.push(Reason {
@@ -188,9 +202,12 @@ impl Ensemble {
                 None => totals.push((family, reason.contribution)),
             }
         }
+        // With a model every region gets a score, however low, so that scores rank every
+        // text; without one, no positive evidence means no verdict.
         let (family, _) = totals
             .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .or(model.map(|_| (Family::Model, 0.0)))?;
         let logit = self.bias + reasons.iter().map(|r| r.contribution).sum::<f32>();
         Some(Verdict {
             score: sigmoid(logit),

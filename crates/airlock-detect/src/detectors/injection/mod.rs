@@ -19,7 +19,9 @@
 
 mod checks;
 mod ensemble;
+pub mod model;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use airlock_core::{Category, Finding, Severity, Span, Trust};
@@ -32,19 +34,15 @@ use crate::keywords::{Case, Keywords};
 use crate::normalize::{self, Normalized};
 use crate::registry::{DetectorSpec, Options};
 use checks::{CHECKS, CheckSpec, MAX_REACH, Position};
-pub use ensemble::{
-    Ensemble, Family, InjectionModel, MODEL_PASSAGE_BYTES, Reason, Signal, Verdict,
-};
+pub use ensemble::{Ensemble, Family, InjectionModel, Reason, Signal, Verdict};
+use model::{NgramModel, WindowScore};
 
 /// Registry entry.
 pub const SPEC: DetectorSpec = DetectorSpec {
     id: "injection",
     summary: "prompt injection and jailbreaks: instruction overrides, fake role and tool-call \
               markup, jailbreak personas, system-prompt extraction, data addressing the assistant",
-    build: |options: &Options| {
-        let options: InjectionOptions = parse_options("injection", options)?;
-        Ok(Box::new(InjectionDetector::new(options)?))
-    },
+    build: |options: &Options| Ok(Box::new(InjectionDetector::from_options(options)?)),
 };
 
 /// Signals closer than this (bytes of the original text) belong to one region.
@@ -69,14 +67,21 @@ const REPORTED_FRAME: &str = r"(?i)\b(?:(?:gets?|getting|got|tricks?|tricking|tr
 ///
 /// ```toml
 /// [detect.detectors.injection]
-/// threshold = 0.5            # min combined score to report
-/// threshold_untrusted = 0.4  # stricter for tool results and retrieved documents
+/// model = true               # the trained fast tier (default on); false: heuristics only
+/// threshold = 0.5            # min combined score to report, in every context
+/// threshold_untrusted = 0.4  # overrides it for tool results and retrieved documents
+/// threshold_trusted = 0.6    # overrides it for the user's prompt and tool-call arguments
 /// ```
+///
+/// Unset thresholds come from the model file, where they were chosen on the dev split for a
+/// 1 % false-positive rate in each context; without a model they are 0.5.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct InjectionOptions {
-    /// Minimum combined score for a finding. Default 0.5.
-    pub threshold: f32,
+    /// Whether to run the shipped model beside the heuristics. Default true.
+    pub model: bool,
+    /// Minimum combined score for a finding, in every context.
+    pub threshold: Option<f32>,
     /// Overrides `threshold` for untrusted content (tool results, retrieved documents).
     pub threshold_untrusted: Option<f32>,
     /// Overrides `threshold` for trusted content (the user's prompt, tool-call arguments).
@@ -86,17 +91,21 @@ pub struct InjectionOptions {
 impl Default for InjectionOptions {
     fn default() -> Self {
         InjectionOptions {
-            threshold: 0.5,
+            model: true,
+            threshold: None,
             threshold_untrusted: None,
             threshold_trusted: None,
         }
     }
 }
 
+/// The threshold without a model and without configuration.
+const HEURISTIC_THRESHOLD: f32 = 0.5;
+
 impl InjectionOptions {
     fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
         let problems: Vec<ConfigProblem> = [
-            ("threshold", Some(self.threshold)),
+            ("threshold", self.threshold),
             ("threshold_untrusted", self.threshold_untrusted),
             ("threshold_trusted", self.threshold_trusted),
         ]
@@ -117,14 +126,48 @@ impl InjectionOptions {
             Err(problems)
         }
     }
+}
 
-    fn threshold(&self, context: ScanContext) -> f32 {
+/// The scores at or above which a region is reported, per trust level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InjectionThresholds {
+    /// For the user's prompt and tool-call arguments.
+    pub trusted: f32,
+    /// For tool results and retrieved documents.
+    pub untrusted: f32,
+}
+
+impl InjectionThresholds {
+    /// The threshold for content of `context`.
+    pub fn for_context(&self, context: ScanContext) -> f32 {
         match context.trust {
-            Trust::Untrusted => self.threshold_untrusted,
-            Trust::Trusted => self.threshold_trusted,
+            Trust::Untrusted => self.untrusted,
+            Trust::Trusted => self.trusted,
         }
-        .unwrap_or(self.threshold)
     }
+}
+
+/// For evaluation: a copy of `config` whose injection detector reports every region it
+/// scores, whatever the score, and the thresholds `config` itself would apply. Scores then
+/// rank every text (ROC, recall at a false-positive rate) while the verdict at the
+/// operating point stays the configured one.
+pub fn scoring_config(
+    config: &crate::RawDetectConfig,
+) -> Result<(crate::RawDetectConfig, InjectionThresholds), Vec<ConfigProblem>> {
+    let mut table = config
+        .detectors
+        .get("injection")
+        .cloned()
+        .unwrap_or_default();
+    table.retain(|key, _| !crate::config::COMMON_KEYS.contains(&key.as_str()));
+    let detector = InjectionDetector::from_options(&table)?;
+    let thresholds = detector.thresholds;
+    let mut scoring = config.clone();
+    let table = scoring.detectors.entry("injection".to_owned()).or_default();
+    for key in ["threshold", "threshold_untrusted", "threshold_trusted"] {
+        table.insert(key.to_owned(), 0.0.into());
+    }
+    Ok((scoring, thresholds))
 }
 
 /// A check with its expressions compiled.
@@ -187,6 +230,7 @@ fn register(
 /// The `injection` detector.
 pub struct InjectionDetector {
     options: InjectionOptions,
+    thresholds: InjectionThresholds,
     anchors: Keywords,
     anchor_info: Vec<Anchor>,
     /// Short keywords and one of their anchors, for a keyword that opens the text.
@@ -201,6 +245,7 @@ impl fmt::Debug for InjectionDetector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InjectionDetector")
             .field("options", &self.options)
+            .field("thresholds", &self.thresholds)
             .field("checks", &self.checks.len())
             .field("anchors", &self.anchor_info.len())
             .field("model", &self.model.as_ref().map(|m| m.name()))
@@ -218,6 +263,29 @@ struct Hit {
 }
 
 impl InjectionDetector {
+    /// Builds the detector from its options table: heuristics, plus the shipped model unless
+    /// `model = false`.
+    pub fn from_options(options: &Options) -> Result<InjectionDetector, Vec<ConfigProblem>> {
+        let options: InjectionOptions = parse_options("injection", options)?;
+        let use_model = options.model;
+        let detector = InjectionDetector::new(options)?;
+        if !use_model {
+            return Ok(detector);
+        }
+        let model = NgramModel::builtin().map_err(|err| {
+            vec![ConfigProblem::new(
+                "detect.detectors.injection.model",
+                format!(
+                    "the shipped model does not load ({err}); set `model = false` to run the \
+                     heuristics alone"
+                ),
+            )]
+        })?;
+        let ensemble = model.header().ensemble;
+        let defaults = model.header().thresholds;
+        Ok(detector.with_model(Box::new(model), ensemble, defaults))
+    }
+
     /// Builds the detector with its heuristics only.
     pub fn new(options: InjectionOptions) -> Result<InjectionDetector, Vec<ConfigProblem>> {
         options.validate()?;
@@ -324,8 +392,14 @@ impl InjectionDetector {
         if !problems.is_empty() {
             return Err(problems);
         }
+        let fallback = options.threshold.unwrap_or(HEURISTIC_THRESHOLD);
+        let thresholds = InjectionThresholds {
+            trusted: options.threshold_trusted.unwrap_or(fallback),
+            untrusted: options.threshold_untrusted.unwrap_or(fallback),
+        };
         Ok(InjectionDetector {
             options,
+            thresholds,
             anchors,
             anchor_info,
             leading,
@@ -336,12 +410,36 @@ impl InjectionDetector {
         })
     }
 
-    /// Adds a trained model to the ensemble: it scores every passage, strengthens or
-    /// weakens the heuristics' regions, and reports passages the heuristics missed.
-    pub fn with_model(mut self, model: Box<dyn InjectionModel>, ensemble: Ensemble) -> Self {
+    /// Adds a trained model to the ensemble: it scores every window of the text,
+    /// strengthens or weakens the heuristics' regions, and reports windows the heuristics
+    /// missed. `defaults` are the thresholds for contexts the options leave unset.
+    pub fn with_model(
+        mut self,
+        model: Box<dyn InjectionModel>,
+        ensemble: Ensemble,
+        defaults: model::Thresholds,
+    ) -> Self {
+        let fallback = self.options.threshold;
+        self.thresholds = InjectionThresholds {
+            trusted: self
+                .options
+                .threshold_trusted
+                .or(fallback)
+                .unwrap_or(defaults.trusted),
+            untrusted: self
+                .options
+                .threshold_untrusted
+                .or(fallback)
+                .unwrap_or(defaults.untrusted),
+        };
         self.model = Some(model);
         self.ensemble = ensemble;
         self
+    }
+
+    /// The thresholds this detector applies.
+    pub fn thresholds(&self) -> InjectionThresholds {
+        self.thresholds
     }
 
     /// Every check that fires in `view`, with spans mapped back to the original text.
@@ -492,33 +590,92 @@ impl InjectionDetector {
             .is_some_and(|before| self.reported.is_match(before))
     }
 
-    /// Model passages: `(span in the base view, logit)`.
-    fn model_passages(&self, view: &Normalized<'_>, context: ScanContext) -> Vec<(Span, f32)> {
+    /// Every check that fires in any view (one hit per check and place) and the model's
+    /// windows.
+    fn gather(&self, views: &[&Normalized<'_>]) -> (Vec<Hit>, Vec<WindowScore>) {
+        let mut hits = Vec::new();
+        for (index, view) in views.iter().enumerate() {
+            self.collect(view, index, &mut hits);
+        }
+        // The same check at the same place in both views is one hit.
+        hits.sort_by(|a, b| {
+            (a.signal.span, a.signal.check, a.view).cmp(&(b.signal.span, b.signal.check, b.view))
+        });
+        hits.dedup_by(|later, earlier| {
+            later.signal.span == earlier.signal.span && later.signal.check == earlier.signal.check
+        });
+        (hits, self.model_windows(views))
+    }
+
+    /// The model's name and its logit over `region`, when a model runs.
+    fn model_of(&self, region: &Region) -> Option<(&'static str, f32)> {
+        Some((self.model.as_ref()?.name(), region.logit?))
+    }
+
+    /// The evidence in each region of `text` before the ensemble weighs it: the heuristics'
+    /// log-odds (after repetition and context factors) and the model's logit. The trainer
+    /// fits the [`Ensemble`] on these.
+    pub fn evidence(&self, text: &str, context: ScanContext) -> Vec<Evidence> {
+        let views = Views::of(text);
+        let views = views.list();
+        let (hits, windows) = self.gather(&views);
+        let unweighted = Ensemble {
+            bias: 0.0,
+            heuristic_weight: 1.0,
+            model_weight: 0.0,
+        };
+        regions(&hits, &windows)
+            .into_iter()
+            .map(|region| {
+                let signals: Vec<Signal> = region.hits.iter().map(|hit| hit.signal).collect();
+                let heuristic = unweighted
+                    .judge(&signals, None, context)
+                    .map_or(0.0, |verdict| {
+                        verdict.reasons.iter().map(|r| r.contribution).sum()
+                    });
+                Evidence {
+                    heuristic,
+                    model: region.logit,
+                }
+            })
+            .collect()
+    }
+
+    /// The highest score of any region of `text`, whatever the threshold; 0 when nothing
+    /// scores. Used to rank texts when choosing thresholds.
+    pub fn score(&self, text: &str, context: ScanContext) -> f32 {
+        let views = Views::of(text);
+        let views = views.list();
+        let (hits, windows) = self.gather(&views);
+        regions(&hits, &windows)
+            .iter()
+            .filter_map(|region| {
+                let signals: Vec<Signal> = region.hits.iter().map(|hit| hit.signal).collect();
+                self.ensemble
+                    .judge(&signals, self.model_of(region), context)
+            })
+            .map(|verdict| verdict.score)
+            .fold(0.0, f32::max)
+    }
+
+    /// The model's windows over every view, spans in the original text. A folded view
+    /// (leetspeak, spaced letters) is scored too, so `1gn0r3 411 pr3v10u5` scores like the
+    /// plain words.
+    fn model_windows(&self, views: &[&Normalized<'_>]) -> Vec<WindowScore> {
         let Some(model) = &self.model else {
             return Vec::new();
         };
-        let text = view.text();
-        let mut passages = Vec::new();
-        let mut start = 0;
-        while start < text.len() {
-            let limit = floor_char_boundary(text, start.saturating_add(MODEL_PASSAGE_BYTES));
-            let end = if limit >= text.len() {
-                text.len()
-            } else {
-                // Cut at the last line break inside the limit, else at the limit.
-                text.get(start..limit)
-                    .and_then(|slice| slice.rfind('\n'))
-                    .map_or(limit, |at| start + at + 1)
-                    .max(ceil_char_boundary(text, start + 1))
-            };
-            if let Some(passage) = text.get(start..end) {
-                if !passage.trim().is_empty() {
-                    passages.push((Span::new(start, end), model.logit(passage, context)));
-                }
-            }
-            start = end;
+        let mut windows = Vec::new();
+        let mut scored = Vec::new();
+        for view in views {
+            scored.clear();
+            model.score_windows(view.text(), &mut scored);
+            windows.extend(scored.iter().map(|window| WindowScore {
+                span: view.original_span(window.span),
+                logit: window.logit,
+            }));
         }
-        passages
+        windows
     }
 }
 
@@ -533,37 +690,16 @@ impl Detector for InjectionDetector {
             return;
         }
         let context = input.context();
-        let base = normalize::normalize(text);
-        let folded = normalize::fold_evasions(&base);
-        let mut views: Vec<&Normalized<'_>> = vec![&base];
-        if let Some(folded) = &folded {
-            views.push(folded);
-        }
-        let mut hits = Vec::new();
-        for (index, view) in views.iter().enumerate() {
-            self.collect(view, index, &mut hits);
-        }
-        // The same check at the same place in both views is one hit.
-        hits.sort_by(|a, b| {
-            (a.signal.span, a.signal.check, a.view).cmp(&(b.signal.span, b.signal.check, b.view))
-        });
-        hits.dedup_by(|later, earlier| {
-            later.signal.span == earlier.signal.span && later.signal.check == earlier.signal.check
-        });
-
-        let passages = self.model_passages(&base, context);
-        let threshold = self.options.threshold(context);
-        for region in regions(&hits, &passages, &base) {
+        let views = Views::of(text);
+        let views = views.list();
+        let (hits, windows) = self.gather(&views);
+        let threshold = self.thresholds.for_context(context);
+        for region in regions(&hits, &windows) {
             let signals: Vec<Signal> = region.hits.iter().map(|hit| hit.signal).collect();
-            let model = self.model.as_ref().and_then(|model| {
-                passages
-                    .iter()
-                    .filter(|(span, _)| base.original_span(*span).overlaps(&region.span))
-                    .map(|(_, logit)| *logit)
-                    .max_by(f32::total_cmp)
-                    .map(|logit| (model.name(), logit))
-            });
-            let Some(verdict) = self.ensemble.judge(&signals, model, context) else {
+            let Some(verdict) = self
+                .ensemble
+                .judge(&signals, self.model_of(&region), context)
+            else {
                 continue;
             };
             if verdict.score < threshold {
@@ -605,16 +741,50 @@ impl Detector for InjectionDetector {
     }
 }
 
+/// The views of a text the checks and the model read: the normalised text, and a second
+/// one with leetspeak and spaced-out letters folded when the text has any.
+struct Views<'t> {
+    base: Normalized<'t>,
+    folded: Option<Normalized<'static>>,
+}
+
+impl<'t> Views<'t> {
+    fn of(text: &'t str) -> Views<'t> {
+        let base = normalize::normalize(text);
+        let folded = normalize::fold_evasions(&base);
+        Views { base, folded }
+    }
+
+    fn list(&self) -> Vec<&Normalized<'_>> {
+        let mut views: Vec<&Normalized<'_>> = vec![&self.base];
+        views.extend(self.folded.as_ref());
+        views
+    }
+}
+
+/// What one region holds before the ensemble weighs it (see [`InjectionDetector::evidence`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evidence {
+    /// The heuristics' summed log-odds.
+    pub heuristic: f32,
+    /// The model's highest logit over the region, when a model runs.
+    pub model: Option<f32>,
+}
+
 /// Signals close together, and the counter-evidence near them.
 #[derive(Debug)]
 struct Region {
     span: Span,
     hits: Vec<Hit>,
+    /// The model's highest logit over the region, when a model runs.
+    logit: Option<f32>,
 }
 
-/// Groups hits into regions; passages a model scored with no hit inside become regions of
-/// their own, so the model can report what the heuristics missed.
-fn regions(hits: &[Hit], passages: &[(Span, f32)], base: &Normalized<'_>) -> Vec<Region> {
+/// Groups hits into regions. Model windows away from every hit become regions of their own,
+/// so the model can report what the heuristics missed: the highest-scoring window first, then
+/// the next that overlaps none already taken, and so on, so a finding points at the window
+/// that fired rather than at everything around it.
+fn regions(hits: &[Hit], windows: &[WindowScore]) -> Vec<Region> {
     let mut regions: Vec<Region> = Vec::new();
     for hit in hits.iter().filter(|hit| hit.signal.family.is_some()) {
         let span = hit.signal.span;
@@ -626,6 +796,7 @@ fn regions(hits: &[Hit], passages: &[(Span, f32)], base: &Normalized<'_>) -> Vec
             _ => regions.push(Region {
                 span,
                 hits: vec![*hit],
+                logit: None,
             }),
         }
     }
@@ -638,15 +809,45 @@ fn regions(hits: &[Hit], passages: &[(Span, f32)], base: &Normalized<'_>) -> Vec
             region.hits.push(*hit);
         }
     }
-    for (span, _) in passages {
-        let span = base.original_span(*span);
-        if !regions.iter().any(|region| region.span.overlaps(&span)) {
-            regions.push(Region {
-                span,
-                hits: Vec::new(),
-            });
-        }
+    // The hit regions are disjoint; so is every window taken below. `taken` maps each taken
+    // span's start to its end, so an overlap test is one lookup, whatever the text's length.
+    let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut by_start: Vec<&WindowScore> = windows.iter().collect();
+    by_start.sort_by_key(|window| window.span.start);
+    let longest = windows.iter().map(|w| w.span.len()).max().unwrap_or(0);
+    for region in &mut regions {
+        taken.insert(region.span.start, region.span.end);
+        // Windows that can overlap start less than `longest` bytes before the region.
+        let from = by_start.partition_point(|w| w.span.start + longest < region.span.start);
+        let to = by_start.partition_point(|w| w.span.start < region.span.end);
+        region.logit = by_start[from..to]
+            .iter()
+            .filter(|w| w.span.overlaps(&region.span))
+            .map(|w| w.logit)
+            .max_by(f32::total_cmp);
     }
+    let overlaps_taken = |taken: &BTreeMap<usize, usize>, span: Span| {
+        taken
+            .range(..span.end)
+            .next_back()
+            .is_some_and(|(_, &end)| end > span.start)
+    };
+    // Highest first: a window overlapping a better one is covered by it.
+    let mut by_score = by_start;
+    by_score.sort_by(|a, b| b.logit.total_cmp(&a.logit).then(a.span.cmp(&b.span)));
+    let mut picked = Vec::new();
+    for window in by_score {
+        if window.span.is_empty() || overlaps_taken(&taken, window.span) {
+            continue;
+        }
+        taken.insert(window.span.start, window.span.end);
+        picked.push(Region {
+            span: window.span,
+            hits: Vec::new(),
+            logit: Some(window.logit),
+        });
+    }
+    regions.extend(picked);
     regions.sort_by_key(|region| region.span);
     regions
 }

@@ -31,3 +31,6 @@ cargo nextest run --workspace --locked --no-fail-fast
 
 log "doc tests"
 cargo test --workspace --doc --locked
+
+log "the shipped injection model is reproducible (retrain from ../shared/data, compare bytes)"
+cargo run --release --locked -p airlock-train -- injection --check

@@ -27,6 +27,15 @@ impl ConfigArgs {
             Some(path) => load_scanner(path),
         }
     }
+
+    /// The `[detect]` section as written (empty without a config file), for callers that
+    /// adjust it before building a scanner.
+    pub fn detect_config(&self) -> Result<RawDetectConfig> {
+        match &self.config {
+            None => Ok(RawDetectConfig::default()),
+            Some(path) => read_detect_config(path),
+        }
+    }
 }
 
 /// The config file as written. Sections for later steps (policy, audit, …) are added here;
@@ -41,13 +50,18 @@ struct RawConfigFile {
 /// Reads and validates `path`. Errors name the file; validation errors list every problem
 /// with its key path (`detect.detectors.pii.min_score: 2 is outside [0, 1]`).
 pub fn load_scanner(path: &Path) -> Result<Scanner> {
+    Scanner::from_config(&read_detect_config(path)?)
+        .with_context(|| format!("invalid config `{}`", path.display()))
+}
+
+/// Reads the `[detect]` section of `path`, checking its shape but not its values.
+fn read_detect_config(path: &Path) -> Result<RawDetectConfig> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read config `{}`", path.display()))?;
     let raw: RawConfigFile = toml::from_str(&text)
         .map_err(|err| anyhow::anyhow!("{}", err.to_string().trim_end()))
         .with_context(|| format!("invalid config `{}`", path.display()))?;
-    Scanner::from_config(&raw.detect)
-        .with_context(|| format!("invalid config `{}`", path.display()))
+    Ok(raw.detect)
 }
 
 /// What the scanned text is (`--context`); detectors choose rules and thresholds by it.

@@ -7,14 +7,24 @@
 //! benign prompt. Precision, recall, false-positive rate, F1 and the confusion counts are
 //! printed overall and per `source`, with the p50/p99 scan time per record (wall clock of each
 //! `Scanner::scan` call, so it includes every detector, not only the task's).
+//!
+//! For `--task injection` every record also gets a score (the highest injection finding's;
+//! the detector is asked to report regions below its thresholds too) so that a ranking table
+//! can be printed per source: ROC AUC and recall at 1 % and 0.1 % false-positive rate, the
+//! rates measured on the split's benign records of the same trust level (a user's prompts, or
+//! untrusted data). The prediction at the operating point still uses the configured
+//! thresholds. A record's context is its `context` field, else the one its `kind` implies
+//! ([`airlock_detect::labelled::context_for_kind`]), else `--context`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use airlock_core::Category;
-use airlock_detect::ScanContext;
+use airlock_core::{Category, Trust};
+use airlock_detect::detectors::injection::{self, InjectionThresholds};
+use airlock_detect::labelled::{self, recall_at, roc_auc, threshold_at_fpr};
+use airlock_detect::{ScanContext, Scanner};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -28,7 +38,8 @@ use crate::records::{self, Lines};
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Input lines: {\"id\": <any>, \"text\": \"...\", \"label\": 0|1, \"source\": \"...\"}, optionally
-\"split\" (selected with --split) and \"context\" (overrides --context for that record). Records
+\"split\" (selected with --split), \"context\" (overrides --context for that record) and \"kind\"
+(the shared data's record kind, which implies a context when \"context\" is absent). Records
 without a source are grouped as `unknown`. Malformed lines are reported on stderr as
 `line N: ...` and skipped; the metrics are still printed and the exit code is 2.
 
@@ -196,6 +207,9 @@ struct Summary {
     malformed: u64,
     overall: Metrics,
     by_source: BTreeMap<String, Metrics>,
+    /// Score-based measures (injection only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranking: Option<Ranking>,
     /// Microseconds per record.
     latency_us: Latency,
     /// `release` or `debug`: debug-build timings say little about real latency.
@@ -204,9 +218,67 @@ struct Summary {
     errors: Option<Misclassified>,
 }
 
+/// Ranking measures of the injection scores, per source and per trust level.
+#[derive(Debug, Serialize)]
+struct Ranking {
+    /// The thresholds the verdicts above used.
+    threshold_trusted: f32,
+    threshold_untrusted: f32,
+    /// Attack sources, and `all trusted` / `all untrusted`.
+    by_source: BTreeMap<String, RankRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct RankRow {
+    /// `trusted` or `untrusted`: whose benign records the rates are measured on.
+    trust: &'static str,
+    attacks: usize,
+    benign: usize,
+    auc: Option<f64>,
+    recall_at_1pct_fpr: Option<f64>,
+    recall_at_0_1pct_fpr: Option<f64>,
+}
+
+/// How records are scored: the scanner, and for injection the thresholds that make a
+/// score a positive prediction.
+struct Scoring {
+    scanner: Scanner,
+    thresholds: Option<InjectionThresholds>,
+}
+
+impl Scoring {
+    fn new(args: &EvalArgs) -> Result<Scoring> {
+        if args.task != Task::Injection {
+            return Ok(Scoring {
+                scanner: args.config.scanner()?,
+                thresholds: None,
+            });
+        }
+        let config = args.config.detect_config()?;
+        let (scoring, thresholds) = injection::scoring_config(&config)
+            .map_err(|problems| airlock_detect::ConfigError { problems })?;
+        Ok(Scoring {
+            scanner: Scanner::from_config(&scoring)?,
+            thresholds: Some(thresholds),
+        })
+    }
+}
+
+/// One scored record, for the ranking table.
+struct Scored {
+    source: String,
+    label: bool,
+    trust: Trust,
+    score: f32,
+}
+
 /// Runs `airlock eval`.
 pub fn run(args: EvalArgs) -> Result<Status> {
-    let scanner = args.config.scanner()?;
+    let Scoring {
+        scanner,
+        thresholds,
+    } = Scoring::new(&args)?;
+    let mut scored: Vec<Scored> = Vec::new();
     let category = args.task.category();
     let default_context = args.context.scan_context();
     let mut lines = Lines::new(records::open(&args.file)?);
@@ -235,19 +307,34 @@ pub fn run(args: EvalArgs) -> Result<Status> {
             other_split += 1;
             continue;
         }
-        let context = record.context.map_or(default_context, ScanContext::of_kind);
+        let context = record
+            .context
+            .or_else(|| record.kind.as_deref().and_then(labelled::context_for_kind))
+            .map_or(default_context, ScanContext::of_kind);
         let started = Instant::now();
         let findings = scanner.scan(&record.text, context);
         latencies.push(started.elapsed());
 
-        let mut rules: Vec<String> = findings
+        let threshold = thresholds.map_or(0.0, |t| t.for_context(context));
+        let in_task = findings
             .iter()
-            .filter(|finding| finding.category == category)
+            .filter(|finding| finding.category == category);
+        let score = in_task.clone().map(|f| f.score).fold(0.0, f32::max);
+        let mut rules: Vec<String> = in_task
+            .filter(|finding| finding.score >= threshold)
             .map(|finding| finding.qualified_rule())
             .collect();
         let predicted = !rules.is_empty();
         let label = record.label.unwrap_or(false);
         let source = record.source.unwrap_or_else(|| "unknown".to_owned());
+        if thresholds.is_some() {
+            scored.push(Scored {
+                source: source.clone(),
+                label,
+                trust: context.trust,
+                score,
+            });
+        }
         overall.add(label, predicted);
         by_source
             .entry(source.clone())
@@ -294,6 +381,7 @@ pub fn run(args: EvalArgs) -> Result<Status> {
             .into_iter()
             .map(|(source, counts)| (source, counts.metrics()))
             .collect(),
+        ranking: thresholds.map(|thresholds| ranking(&scored, thresholds)),
         latency_us: latency(&mut latencies),
         build: if cfg!(debug_assertions) {
             "debug"
@@ -323,6 +411,66 @@ pub fn run(args: EvalArgs) -> Result<Status> {
         return Ok(Status::InputError);
     }
     Ok(Status::Clean)
+}
+
+/// The ranking table: each attack source against the benign records of its trust level.
+fn ranking(scored: &[Scored], thresholds: InjectionThresholds) -> Ranking {
+    let trust_name = |trust: Trust| match trust {
+        Trust::Trusted => "trusted",
+        Trust::Untrusted => "untrusted",
+    };
+    let benign = |trust: Trust| -> Vec<f32> {
+        scored
+            .iter()
+            .filter(|r| !r.label && r.trust == trust)
+            .map(|r| r.score)
+            .collect()
+    };
+    let row = |trust: Trust, attacks: &[f32]| {
+        let negatives = benign(trust);
+        let recall =
+            |fpr: f64| threshold_at_fpr(&negatives, fpr).and_then(|t| recall_at(attacks, t));
+        RankRow {
+            trust: trust_name(trust),
+            attacks: attacks.len(),
+            benign: negatives.len(),
+            auc: roc_auc(attacks, &negatives),
+            recall_at_1pct_fpr: recall(0.01),
+            recall_at_0_1pct_fpr: recall(0.001),
+        }
+    };
+    let mut by_source = BTreeMap::new();
+    for trust in [Trust::Trusted, Trust::Untrusted] {
+        let attacks: Vec<f32> = scored
+            .iter()
+            .filter(|r| r.label && r.trust == trust)
+            .map(|r| r.score)
+            .collect();
+        if !attacks.is_empty() {
+            by_source.insert(format!("all {}", trust_name(trust)), row(trust, &attacks));
+        }
+    }
+    let mut sources: BTreeMap<(&str, &str), (Trust, Vec<f32>)> = BTreeMap::new();
+    for record in scored.iter().filter(|r| r.label) {
+        sources
+            .entry((record.source.as_str(), trust_name(record.trust)))
+            .or_insert_with(|| (record.trust, Vec::new()))
+            .1
+            .push(record.score);
+    }
+    for ((source, trust_label), (trust, attacks)) in &sources {
+        let name = if sources.keys().filter(|(s, _)| s == source).count() > 1 {
+            format!("{source} ({trust_label})")
+        } else {
+            (*source).to_owned()
+        };
+        by_source.insert(name, row(*trust, attacks));
+    }
+    Ranking {
+        threshold_trusted: thresholds.trusted,
+        threshold_untrusted: thresholds.untrusted,
+        by_source,
+    }
 }
 
 /// Nearest-rank percentiles, in microseconds rounded to 0.1.
@@ -378,6 +526,9 @@ fn write_text(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     for (source, metrics) in &summary.by_source {
         write_row(out, &format!("  {}", printable(source)), metrics, width)?;
     }
+    if let Some(ranking) = &summary.ranking {
+        write_ranking(out, ranking)?;
+    }
     writeln!(out)?;
     let latency = &summary.latency_us;
     writeln!(
@@ -411,6 +562,48 @@ fn write_text(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out)?;
             }
         }
+    }
+    Ok(())
+}
+
+fn write_ranking(out: &mut dyn Write, ranking: &Ranking) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "ranking by score (thresholds above: trusted {:.4}, untrusted {:.4}); rates against \
+         the benign records of the same trust level",
+        ranking.threshold_trusted, ranking.threshold_untrusted
+    )?;
+    let width = ranking
+        .by_source
+        .keys()
+        .map(|source| printable(source).chars().count() + 2)
+        .chain([7])
+        .max()
+        .unwrap_or(7);
+    writeln!(
+        out,
+        "{:<width$} {:>9} {:>7} {:>6} {:>7} {:>12} {:>13}",
+        "source", "trust", "attacks", "benign", "auc", "recall@1%fpr", "recall@0.1%fpr"
+    )?;
+    let rate = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+    for (source, row) in &ranking.by_source {
+        let name = if source.starts_with("all ") {
+            source.clone()
+        } else {
+            format!("  {}", printable(source))
+        };
+        writeln!(
+            out,
+            "{:<width$} {:>9} {:>7} {:>6} {:>7} {:>12} {:>13}",
+            name,
+            row.trust,
+            row.attacks,
+            row.benign,
+            rate(row.auc),
+            rate(row.recall_at_1pct_fpr),
+            rate(row.recall_at_0_1pct_fpr),
+        )?;
     }
     Ok(())
 }

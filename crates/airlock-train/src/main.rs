@@ -7,13 +7,16 @@
 //! cargo run --release -p airlock-train -- injection --check    # proves it is reproducible
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use airlock_core::EventKind;
+use airlock_detect::ScanContext;
+use airlock_detect::detectors::injection::model::NgramModel;
+use airlock_detect::detectors::injection::{InjectionDetector, InjectionOptions};
 use airlock_train::{TrainConfig, read_known_attacks, read_records, train_injection};
 
-const USAGE: &str =
-    "usage: airlock-train injection [--data FILE] [--out FILE] [--check] [--config JSON]";
+const USAGE: &str = "usage: airlock-train injection [--data FILE] [--out FILE] [--check] [--config JSON] [--probe JSONL]";
 
 fn default_data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/injection.jsonl")
@@ -40,12 +43,15 @@ fn run() -> Result<ExitCode, String> {
         return Err(USAGE.to_owned());
     }
     let (mut data, mut out, mut check) = (default_data(), default_out(), false);
+    let mut probe = None;
     let mut config = TrainConfig::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--data" => data = args.next().map(PathBuf::from).ok_or(USAGE)?,
             "--out" => out = args.next().map(PathBuf::from).ok_or(USAGE)?,
             "--check" => check = true,
+            // `{"id", "text", "context"}` lines to score with the freshly trained model.
+            "--probe" => probe = Some(args.next().map(PathBuf::from).ok_or(USAGE)?),
             // For experiments: `--config '{"window_tokens": 64}'` overrides defaults.
             "--config" => {
                 let json = args.next().ok_or(USAGE)?;
@@ -67,6 +73,10 @@ fn run() -> Result<ExitCode, String> {
         .map_err(|err| err.to_string())?;
     eprint!("{}", trained.log);
     let bytes = trained.model.to_bytes();
+    if let Some(probe) = probe {
+        let model = NgramModel::from_bytes(&bytes).map_err(|err| err.to_string())?;
+        print_probe_scores(&probe, model)?;
+    }
     if check {
         let shipped =
             std::fs::read(&out).map_err(|err| format!("cannot read `{}`: {err}", out.display()))?;
@@ -87,4 +97,40 @@ fn run() -> Result<ExitCode, String> {
         .map_err(|err| format!("cannot write `{}`: {err}", out.display()))?;
     eprintln!("wrote `{}` ({} bytes)", out.display(), bytes.len());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Scores each `{"id", "text", "context"}` line of `path` (context defaults to `tool_result`)
+/// with `model` ensembled with the heuristics, for looking at single texts while tuning.
+fn print_probe_scores(path: &Path, model: NgramModel) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        id: serde_json::Value,
+        text: String,
+        #[serde(default)]
+        context: Option<EventKind>,
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read `{}`: {err}", path.display()))?;
+    let (ensemble, thresholds) = (model.header().ensemble, model.header().thresholds);
+    let detector = InjectionDetector::new(InjectionOptions::default())
+        .map_err(|problems| format!("{problems:?}"))?
+        .with_model(Box::new(model), ensemble, thresholds);
+    for (number, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let probe: Probe = serde_json::from_str(line)
+            .map_err(|err| format!("{}:{}: {err}", path.display(), number + 1))?;
+        let context = ScanContext::of_kind(probe.context.unwrap_or(EventKind::ToolResult));
+        let score = detector.score(&probe.text, context);
+        let threshold = detector.thresholds().for_context(context);
+        let verdict = if score >= threshold { "FIRES" } else { "-" };
+        println!(
+            "{:<24} {:<18} {score:.3} / {threshold:.3} {verdict}",
+            probe.id.to_string(),
+            context.kind.as_str()
+        );
+    }
+    Ok(())
 }

@@ -2,7 +2,8 @@
 //! a markdown table for docs/BENCHMARKS.md. Each event is a different 4 KB window of typical
 //! text, so caches do not flatter the numbers.
 //! Run: `cargo bench -p airlock-detect --bench latency`; name scanners after `--` to run only
-//! those (`-- injection pipeline`), e.g. under a profiler.
+//! those (`-- injection pipeline`), e.g. under a profiler. `injection` also runs the detector
+//! without its model tier, so the two tiers can be compared in one run.
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use airlock_core::EventKind;
 use airlock_detect::registry::DETECTORS;
-use airlock_detect::{ScanContext, Scanner};
+use airlock_detect::{RawDetectConfig, ScanContext, Scanner};
 
 const EVENT: usize = 4 << 10;
 const EVENTS: usize = 2_000;
@@ -49,6 +50,16 @@ fn main() {
         .filter(|spec| wanted(spec.id))
         .map(|spec| (spec.id.to_owned(), common::only(spec.id)))
         .collect();
+    // The injection detector's cost without its model tier, for the per-tier latency table
+    // in docs/DETECTION.md.
+    if wanted("injection") {
+        let mut config = RawDetectConfig::only(&["injection"]);
+        if let Some(table) = config.detectors.get_mut("injection") {
+            table.insert("model".into(), false.into());
+        }
+        let heuristics = Scanner::from_config(&config).expect("injection without model is valid");
+        scanners.push(("injection, heuristics only".to_owned(), heuristics));
+    }
     if wanted("pipeline") {
         scanners.push(("pipeline (all)".to_owned(), Scanner::with_defaults()));
     }

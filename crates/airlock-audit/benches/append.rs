@@ -1,0 +1,82 @@
+//! Appends per second: many threads appending at once (group commit: one fsync per batch)
+//! against one thread appending and waiting for each record (one fsync per record). Every
+//! append is durable (WAL, synchronous=FULL) before it returns in both cases.
+//!
+//! `cargo bench -p airlock-audit --bench append`
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use airlock_audit::{AuditConfig, AuditEntry, AuditLog};
+use airlock_core::{Decision, EventKind, Principal};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::json;
+
+fn entry(n: u64) -> AuditEntry {
+    let arguments = json!({"to": format!("user{n}@example.org"), "subject": "weekly report", "body": "see attached"});
+    AuditEntry {
+        session: Some(format!("session-{}", n % 64)),
+        principal: Principal {
+            agent: Some("mail-agent".into()),
+            user: Some("ana".into()),
+            ..Principal::default()
+        },
+        event_kind: EventKind::ToolCall,
+        tool: Some("send_email".into()),
+        arguments: arguments.clone(),
+        raw_arguments: arguments,
+        findings: vec![],
+        decision: Decision::deny("untrusted data may not leave by e-mail"),
+    }
+}
+
+fn open(name: &str) -> (tempfile::TempDir, AuditLog) {
+    // On the target directory's disk, not a tmpfs, so that fsync costs what it costs.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let log = AuditLog::open(&AuditConfig::at(dir.path().join(name))).unwrap();
+    (dir, log)
+}
+
+fn concurrent(log: &AuditLog, threads: u64, records: u64) -> Duration {
+    let per_thread = records.div_ceil(threads);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let log = log.clone();
+            scope.spawn(move || {
+                for i in 0..per_thread {
+                    log.append(&entry(t * per_thread + i)).unwrap();
+                }
+            });
+        }
+    });
+    start.elapsed()
+}
+
+fn append(c: &mut Criterion) {
+    let mut group = c.benchmark_group("audit_append");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Elements(1));
+
+    for threads in [64u64, 256] {
+        let (_dir, log) = open("group.db");
+        group.bench_function(format!("group_commit_{threads}_threads"), |b| {
+            b.iter_custom(|iters| concurrent(&log, threads, iters.max(threads)))
+        });
+    }
+
+    let (_dir, log) = open("single.db");
+    group.bench_function("one_at_a_time", |b| {
+        let mut n = 0;
+        b.iter(|| {
+            n += 1;
+            log.append(&entry(n)).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, append);
+criterion_main!(benches);

@@ -1,0 +1,71 @@
+//! The tamper-evident audit log: every decision airlock makes, stored durably in a hash chain.
+//!
+//! This crate owns the record format, the chain, its storage and its verification and export.
+//! It must not decide anything (callers hand it finished [`Decision`](airlock_core::Decision)s),
+//! must not store a secret in clear (arguments arrive redacted; the raw form is kept only as a
+//! keyed fingerprint; findings keep no excerpt), and must never acknowledge an append that a
+//! crash could still lose.
+//!
+//! # Chain format
+//!
+//! Records are numbered 1, 2, 3, … without gaps. Each stores `prev_hash`, the previous
+//! record's `hash` (64 zeros for record 1), and `hash` = SHA-256 (hex) over a domain label
+//! (`airlock-audit-record-v1\0`) followed by every other field in this order: `sequence`
+//! (decimal text), `time`, `session`, `principal`, `event_kind`, `tool`, `arguments`,
+//! `arguments_fingerprint`, `findings`, `decision`, `prev_hash`. Each field is a presence byte
+//! (0 = absent, 1 = present), then for a present field its length as a big-endian u64 and its
+//! UTF-8 bytes. JSON fields are canonical JSON (object keys sorted, no whitespace) and the hash
+//! is over the stored text, so verification never re-serialises anything. `time` is RFC 3339
+//! UTC with milliseconds (`2026-12-07T00:50:07.123Z`), assigned by the writer when the batch
+//! is written, and never decreases along the chain.
+//!
+//! `arguments_fingerprint` is HMAC-SHA256 under the audit key of the raw arguments' canonical
+//! JSON. The same key signs the *head*: the last sequence number and hash, stored with every
+//! batch in the same transaction.
+//!
+//! # What verification detects
+//!
+//! [`AuditReader::verify`] walks the chain and names the first bad sequence number: an edited
+//! field (hash mismatch), a deleted record (gap), records reordered or a record inserted and
+//! the rest renumbered (broken `prev_hash` link), records deleted from the end or appended by
+//! hand (the chain ends before or after the signed head), a rewritten chain (head hash
+//! mismatch) and a forged head (bad MAC). A plain hash chain cannot detect the deletion of its
+//! last records on its own; the keyed head does, as long as whoever deletes them does not hold
+//! the audit key. Someone who holds the key *and* write access can rewrite the whole log: for
+//! that, export the head (`airlock audit verify` prints it) to somewhere they cannot write.
+//!
+//! # Durability
+//!
+//! One writer thread owns the database. Appenders send it their entries over a channel; it
+//! takes everything queued (up to `max_batch`), assigns sequence numbers, chains and writes them
+//! in one transaction with the new head, commits, and only then answers each appender. SQLite
+//! runs in WAL mode with `synchronous=FULL`, so `COMMIT` returns after the WAL is fsynced: an
+//! acknowledged record survives a killed process and a power cut. One fsync covers the whole
+//! batch, which is how many concurrent appenders reach tens of thousands of records a second.
+//! A failed commit rolls back the whole batch and every appender in it gets the error.
+
+mod canonical;
+mod config;
+mod error;
+mod export;
+mod key;
+mod log;
+mod record;
+mod sqlite;
+mod store;
+mod time;
+mod verify;
+
+pub use canonical::to_canonical_json;
+pub use config::{AuditConfig, DEFAULT_PATH, RawAuditConfig, default_key_file};
+pub use error::AuditError;
+pub use export::{ExportFormat, export, to_ocsf};
+pub use key::AuditKey;
+pub use log::{AppendFuture, AppendedRecord, AuditLog, AuditReader};
+pub use record::{
+    AuditEntry, AuditRecord, FindingSummary, GENESIS_HASH, StoredRecord, fingerprint_arguments,
+    redact_arguments,
+};
+pub use sqlite::SqliteStore;
+pub use store::{AuditStore, SignedHead};
+pub use verify::{Tamper, TamperKind, VerifyReport};

@@ -1,0 +1,468 @@
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::thread::JoinHandle;
+
+use crate::config::AuditConfig;
+use crate::record::{AuditEntry, AuditRecord, GENESIS_HASH, PendingRecord, StoredRecord};
+use crate::sqlite::SqliteStore;
+use crate::store::{AuditStore, SignedHead};
+use crate::time::{format_rfc3339_millis, now_millis};
+use crate::verify::{VerifyReport, verify_store};
+use crate::{AuditError, AuditKey};
+
+/// Where an appended record landed in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendedRecord {
+    /// Its sequence number.
+    pub sequence: u64,
+    /// Its hash.
+    pub hash: String,
+    /// The time stored with it.
+    pub time: String,
+}
+
+type AckFn = Box<dyn FnOnce(Result<AppendedRecord, AuditError>) + Send>;
+
+/// Calls its function exactly once: with the result, or with `Closed` if the writer dropped
+/// the request without answering (it stopped or panicked), so no appender waits forever.
+struct Ack(Option<AckFn>);
+
+impl Ack {
+    fn complete(mut self, result: Result<AppendedRecord, AuditError>) {
+        if let Some(ack) = self.0.take() {
+            ack(result);
+        }
+    }
+}
+
+impl Drop for Ack {
+    fn drop(&mut self) {
+        if let Some(ack) = self.0.take() {
+            ack(Err(AuditError::Closed));
+        }
+    }
+}
+
+struct Request {
+    record: PendingRecord,
+    ack: Ack,
+}
+
+type ReaderOpener = Box<dyn Fn() -> Result<Box<dyn AuditStore>, AuditError> + Send + Sync>;
+
+struct Inner {
+    sender: Option<Sender<Request>>,
+    writer: Option<JoinHandle<()>>,
+    key: AuditKey,
+    location: String,
+    open_reader: ReaderOpener,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer finish what is queued and stop.
+        self.sender.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// The audit log: cheap to clone and share between threads. Appends go to one writer thread
+/// that commits them in batches (group commit); each append returns once its batch is durable.
+/// Dropping the last clone stops the writer after it has written everything queued.
+#[derive(Clone)]
+pub struct AuditLog {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("location", &self.inner.location)
+            .field("key", &self.inner.key)
+            .finish()
+    }
+}
+
+impl AuditLog {
+    /// Opens (or creates) the SQLite log `config` names, loading or creating its key, and
+    /// starts the writer. Refuses a log whose stored end does not match its signed head.
+    pub fn open(config: &AuditConfig) -> Result<AuditLog, AuditError> {
+        let key = AuditKey::load_or_create(&config.key_file)?;
+        AuditLog::open_with_key(&config.path, key, config.max_batch)
+    }
+
+    /// Opens the SQLite log at `path` with a key the caller holds (e.g. from a secret store).
+    pub fn open_with_key(
+        path: &Path,
+        key: AuditKey,
+        max_batch: usize,
+    ) -> Result<AuditLog, AuditError> {
+        let store = SqliteStore::open(path, &key.id())?;
+        let reader_path: PathBuf = path.to_owned();
+        AuditLog::start(
+            Box::new(store),
+            key,
+            max_batch,
+            Box::new(move || {
+                SqliteStore::open_read_only(&reader_path)
+                    .map(|store| Box::new(store) as Box<dyn AuditStore>)
+            }),
+        )
+    }
+
+    /// Starts a log on any store: `store` becomes the writer's, `open_reader` opens a second
+    /// connection for `verify`, `tail` and `session`.
+    pub fn start(
+        mut store: Box<dyn AuditStore>,
+        key: AuditKey,
+        max_batch: usize,
+        open_reader: ReaderOpener,
+    ) -> Result<AuditLog, AuditError> {
+        let stored_key = store.key_id()?;
+        if stored_key != key.id() {
+            return Err(AuditError::KeyMismatch {
+                expected: stored_key,
+                given: key.id(),
+            });
+        }
+        let location = store.location();
+        let (sequence, hash) = resume_point(store.as_mut(), &key)?;
+        let (sender, receiver) = mpsc::channel();
+        let writer = Writer {
+            store,
+            key: key.clone(),
+            sequence,
+            hash,
+            last_millis: 0,
+            max_batch: max_batch.max(1),
+        };
+        let writer = std::thread::Builder::new()
+            .name("airlock-audit-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(|source| AuditError::Io {
+                action: "start the audit writer for",
+                path: PathBuf::from(&location),
+                source,
+            })?;
+        Ok(AuditLog {
+            inner: Arc::new(Inner {
+                sender: Some(sender),
+                writer: Some(writer),
+                key,
+                location,
+                open_reader,
+            }),
+        })
+    }
+
+    /// Appends `entry` and blocks until it is durable, returning its place in the chain.
+    /// From async code use [`AuditLog::append_async`], which does not block the runtime.
+    pub fn append(&self, entry: &AuditEntry) -> Result<AppendedRecord, AuditError> {
+        let (sender, receiver) = mpsc::sync_channel(1);
+        self.append_with(entry, move |result| {
+            let _ = sender.send(result);
+        });
+        receiver.recv().unwrap_or(Err(AuditError::Closed))
+    }
+
+    /// Appends `entry` and returns a future that resolves when it is durable. Works on any
+    /// executor: the writer thread wakes the task, nothing blocks.
+    pub fn append_async(&self, entry: &AuditEntry) -> AppendFuture {
+        let slot = Arc::new(Mutex::new(Slot::default()));
+        let filled = Arc::clone(&slot);
+        self.append_with(entry, move |result| {
+            let mut slot = filled.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.result = Some(result);
+            if let Some(waker) = slot.waker.take() {
+                waker.wake();
+            }
+        });
+        AppendFuture { slot }
+    }
+
+    /// Appends `entry` and calls `ack` on the writer thread once it is durable (or failed).
+    /// `ack` must be quick: the next batch waits for it.
+    pub fn append_with(
+        &self,
+        entry: &AuditEntry,
+        ack: impl FnOnce(Result<AppendedRecord, AuditError>) + Send + 'static,
+    ) {
+        let request = Request {
+            record: PendingRecord::new(entry, &self.inner.key),
+            ack: Ack(Some(Box::new(ack))),
+        };
+        match &self.inner.sender {
+            // A failed send hands the request back; dropping it answers `Closed`.
+            Some(sender) => drop(sender.send(request)),
+            None => drop(request),
+        }
+    }
+
+    /// Opens a separate read connection (see [`AuditReader`]).
+    pub fn reader(&self) -> Result<AuditReader, AuditError> {
+        Ok(AuditReader {
+            store: (self.inner.open_reader)()?,
+        })
+    }
+
+    /// Walks the whole chain and checks the signed head with this log's key.
+    pub fn verify(&self) -> Result<VerifyReport, AuditError> {
+        self.reader()?.verify(Some(&self.inner.key))
+    }
+
+    /// The last `n` records, oldest first.
+    pub fn tail(&self, n: usize) -> Result<Vec<AuditRecord>, AuditError> {
+        self.reader()?.tail(n)
+    }
+
+    /// Every record of session `id`, oldest first.
+    pub fn session(&self, id: &str) -> Result<Vec<AuditRecord>, AuditError> {
+        self.reader()?.session(id)
+    }
+
+    /// The audit key (to fingerprint arguments for a lookup, or to hand to a verifier).
+    pub fn key(&self) -> &AuditKey {
+        &self.inner.key
+    }
+}
+
+/// The chain position to continue from, after checking that the stored end is the signed one.
+fn resume_point(store: &mut dyn AuditStore, key: &AuditKey) -> Result<(u64, String), AuditError> {
+    let head = store.head()?;
+    let last = store.last_record()?;
+    let tampered = |detail: String| AuditError::Tampered {
+        path: PathBuf::from(store_location(store)),
+        detail,
+    };
+    match (head, last) {
+        (None, None) => Ok((0, GENESIS_HASH.to_owned())),
+        (Some(head), None) if head.sequence == 0 => Ok((0, GENESIS_HASH.to_owned())),
+        (Some(head), None) => Err(tampered(format!(
+            "the head names record {} but the log is empty",
+            head.sequence
+        ))),
+        (None, Some(last)) => Err(tampered(format!(
+            "records up to {} exist but the head is missing",
+            last.sequence
+        ))),
+        (Some(head), Some(last)) => {
+            if !head.is_authentic(key) {
+                return Err(tampered(
+                    "the head's MAC is not valid under the audit key".into(),
+                ));
+            }
+            if head.sequence != last.sequence || head.hash != last.hash {
+                return Err(tampered(format!(
+                    "the head names record {} but the last stored record is {}",
+                    head.sequence, last.sequence
+                )));
+            }
+            if last.compute_hash() != last.hash {
+                return Err(tampered(format!(
+                    "record {} does not match its hash",
+                    last.sequence
+                )));
+            }
+            Ok((last.sequence, last.hash))
+        }
+    }
+}
+
+fn store_location(store: &dyn AuditStore) -> String {
+    store.location()
+}
+
+struct Writer {
+    store: Box<dyn AuditStore>,
+    key: AuditKey,
+    sequence: u64,
+    hash: String,
+    last_millis: i64,
+    max_batch: usize,
+}
+
+impl Writer {
+    fn run(mut self, receiver: Receiver<Request>) {
+        let mut batch: Vec<Request> = Vec::with_capacity(self.max_batch);
+        // Block for the first request, then take whatever else is already queued: under load
+        // batches grow by themselves, and a lone append is written at once.
+        while let Ok(first) = receiver.recv() {
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match receiver.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.write(&mut batch);
+        }
+    }
+
+    fn write(&mut self, batch: &mut Vec<Request>) {
+        let mut sequence = self.sequence;
+        let mut hash = self.hash.clone();
+        let mut records: Vec<StoredRecord> = Vec::with_capacity(batch.len());
+        let mut acks: Vec<Ack> = Vec::with_capacity(batch.len());
+        // Times never go backwards along the chain, even if the wall clock does.
+        let millis = now_millis().max(self.last_millis);
+        let time = format_rfc3339_millis(millis);
+        for request in batch.drain(..) {
+            sequence += 1;
+            let record = request.record.seal(sequence, time.clone(), hash);
+            hash = record.hash.clone();
+            records.push(record);
+            acks.push(request.ack);
+        }
+        let head = SignedHead::sign(&self.key, sequence, hash.clone());
+        match self.store.append_batch(&records, &head) {
+            Ok(()) => {
+                self.sequence = sequence;
+                self.hash = hash;
+                self.last_millis = millis;
+                for (record, ack) in records.into_iter().zip(acks) {
+                    ack.complete(Ok(AppendedRecord {
+                        sequence: record.sequence,
+                        hash: record.hash,
+                        time: record.time,
+                    }));
+                }
+            }
+            // The transaction rolled back: the chain stays where it was and the next batch
+            // reuses these sequence numbers.
+            Err(err) => {
+                let message = err.to_string();
+                for ack in acks {
+                    ack.complete(Err(AuditError::AppendFailed(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    result: Option<Result<AppendedRecord, AuditError>>,
+    waker: Option<Waker>,
+}
+
+/// Resolves to the result of one [`AuditLog::append_async`].
+pub struct AppendFuture {
+    slot: Arc<Mutex<Slot>>,
+}
+
+impl fmt::Debug for AppendFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AppendFuture")
+    }
+}
+
+impl Future for AppendFuture {
+    type Output = Result<AppendedRecord, AuditError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        match slot.result.take() {
+            Some(result) => Poll::Ready(result),
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A read-only view of a log: verification, tail, per-session timelines and export. Opens
+/// its own connection, so it never blocks the writer (SQLite WAL readers see a snapshot).
+pub struct AuditReader {
+    store: Box<dyn AuditStore>,
+}
+
+impl fmt::Debug for AuditReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditReader")
+            .field("location", &self.store.location())
+            .finish()
+    }
+}
+
+impl AuditReader {
+    /// Opens the SQLite log at `path` read-only. A missing file or a file that is not an
+    /// audit log is an error; nothing is created.
+    pub fn open(path: &Path) -> Result<AuditReader, AuditError> {
+        Ok(AuditReader {
+            store: Box::new(SqliteStore::open_read_only(path)?),
+        })
+    }
+
+    /// A reader over any store.
+    pub fn from_store(store: Box<dyn AuditStore>) -> AuditReader {
+        AuditReader { store }
+    }
+
+    /// Walks the chain from record 1 and names the first problem. With `key`, the signed head
+    /// is authenticated too; without it, the head's sequence and hash are still compared.
+    ///
+    /// A key other than the log's is an error (`KeyMismatch`), not a forged head.
+    pub fn verify(&mut self, key: Option<&AuditKey>) -> Result<VerifyReport, AuditError> {
+        if let Some(key) = key {
+            let expected = self.store.key_id()?;
+            if expected != key.id() {
+                return Err(AuditError::KeyMismatch {
+                    expected,
+                    given: key.id(),
+                });
+            }
+        }
+        verify_store(self.store.as_mut(), key)
+    }
+
+    /// The id of the key the log was created with ([`AuditKey::id`]).
+    pub fn key_id(&mut self) -> Result<String, AuditError> {
+        self.store.key_id()
+    }
+
+    /// The last `n` records, oldest first.
+    pub fn tail(&mut self, n: usize) -> Result<Vec<AuditRecord>, AuditError> {
+        self.store
+            .tail(n)?
+            .iter()
+            .map(StoredRecord::decode)
+            .collect()
+    }
+
+    /// Every record of session `id`, oldest first.
+    pub fn session(&mut self, id: &str) -> Result<Vec<AuditRecord>, AuditError> {
+        self.store
+            .session(id)?
+            .iter()
+            .map(StoredRecord::decode)
+            .collect()
+    }
+
+    /// Hands every record to `visit` in sequence order, from one snapshot; stops at the first
+    /// error (a record that cannot be decoded, or one `visit` returns).
+    pub fn for_each(
+        &mut self,
+        mut visit: impl FnMut(AuditRecord) -> Result<(), AuditError>,
+    ) -> Result<(), AuditError> {
+        let mut failure = None;
+        self.store.scan(&mut |record| match record
+            .and_then(|record| record.decode())
+            .and_then(&mut visit)
+        {
+            Ok(()) => true,
+            Err(err) => {
+                failure = Some(err);
+                false
+            }
+        })?;
+        failure.map_or(Ok(()), Err)
+    }
+}

@@ -1,0 +1,414 @@
+//! The SQLite store: one file in WAL mode with `synchronous=FULL`, so a committed transaction
+//! has been fsynced to the WAL before `COMMIT` returns. Group commit amortises that fsync over
+//! every record in the batch.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::AuditError;
+use crate::record::StoredRecord;
+use crate::store::{AuditStore, SignedHead};
+
+const FORMAT: &str = "airlock-audit";
+const SCHEMA_VERSION: &str = "1";
+
+// STRICT tables: a hand edit cannot slip text into an integer column and make the reader
+// guess. `sequence` is the rowid, so records come back in chain order by construction.
+const SCHEMA: &str = "
+CREATE TABLE audit_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+CREATE TABLE audit_records (
+    sequence INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    session TEXT,
+    principal TEXT NOT NULL,
+    event_kind TEXT NOT NULL,
+    tool TEXT,
+    arguments TEXT NOT NULL,
+    arguments_fingerprint TEXT NOT NULL,
+    findings TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_records_by_session ON audit_records (session, sequence);
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    sequence INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    mac TEXT NOT NULL
+) STRICT;
+";
+
+const COLUMNS: &str = "sequence, time, session, principal, event_kind, tool, arguments, \
+                       arguments_fingerprint, findings, decision, prev_hash, hash";
+
+/// An audit log in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens the log at `path` for writing, creating the directory, the file and the schema
+    /// when absent. A new log records `key_id`; an existing one must have been created with
+    /// the same key.
+    pub fn open(path: &Path, key_id: &str) -> Result<SqliteStore, AuditError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| AuditError::Io {
+                action: "create directory",
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(AuditError::sqlite("opening the database"))?;
+        let mut store = SqliteStore {
+            path: path.to_owned(),
+            conn,
+        };
+        store.configure(true)?;
+        store.initialise(key_id)?;
+        let stored = store.key_id()?;
+        if stored != key_id {
+            return Err(AuditError::KeyMismatch {
+                expected: stored,
+                given: key_id.to_owned(),
+            });
+        }
+        Ok(store)
+    }
+
+    /// Opens an existing log for reading only. Never creates anything; a missing file or a
+    /// database that is not an audit log is an error.
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore, AuditError> {
+        if !path.is_file() {
+            return Err(AuditError::NotFound {
+                path: path.to_owned(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(AuditError::sqlite("opening the database"))?;
+        let mut store = SqliteStore {
+            path: path.to_owned(),
+            conn,
+        };
+        store.configure(false)?;
+        store.check_format()?;
+        Ok(store)
+    }
+
+    fn not_audit(&self, reason: impl Into<String>) -> AuditError {
+        AuditError::NotAnAuditLog {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Maps "file is not a database" to a clear error, everything else to `Sqlite`.
+    fn classify(&self, action: &'static str, err: rusqlite::Error) -> AuditError {
+        if let rusqlite::Error::SqliteFailure(code, _) = &err {
+            if code.code == rusqlite::ErrorCode::NotADatabase {
+                return self.not_audit("it is not a SQLite database");
+            }
+        }
+        AuditError::Sqlite {
+            action,
+            source: err,
+        }
+    }
+
+    fn configure(&mut self, writer: bool) -> Result<(), AuditError> {
+        self.conn
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(AuditError::sqlite("setting the busy timeout"))?;
+        if writer {
+            let mode: String = self
+                .conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+                .map_err(|err| self.classify("switching to WAL mode", err))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(self.not_audit(format!("cannot use WAL mode (journal mode {mode})")));
+            }
+            // FULL: the WAL is fsynced at every commit, so an acknowledged append survives
+            // power loss, not only a process crash (NORMAL would only promise the latter).
+            self.conn
+                .pragma_update(None, "synchronous", "FULL")
+                .map_err(AuditError::sqlite("setting synchronous=FULL"))?;
+        }
+        Ok(())
+    }
+
+    fn initialise(&mut self, key_id: &str) -> Result<(), AuditError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|err| classify_with(&path, "starting a transaction", err))?;
+        let tables: i64 = tx
+            .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+            .map_err(|err| classify_with(&path, "reading the schema", err))?;
+        if tables == 0 {
+            tx.execute_batch(SCHEMA)
+                .map_err(AuditError::sqlite("creating the schema"))?;
+            for (key, value) in [
+                ("format", FORMAT),
+                ("schema_version", SCHEMA_VERSION),
+                ("key_id", key_id),
+            ] {
+                tx.execute(
+                    "INSERT INTO audit_meta (key, value) VALUES (?1, ?2)",
+                    params![key, value],
+                )
+                .map_err(AuditError::sqlite("writing metadata"))?;
+            }
+            tx.commit()
+                .map_err(AuditError::sqlite("committing the schema"))?;
+            return Ok(());
+        }
+        drop(tx);
+        self.check_format()
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, AuditError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM audit_meta WHERE key = ?1",
+                [key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|err| {
+                if err.to_string().contains("no such table") {
+                    self.not_audit("it has no audit_meta table")
+                } else {
+                    self.classify("reading metadata", err)
+                }
+            })
+    }
+
+    fn check_format(&self) -> Result<(), AuditError> {
+        match self.meta("format")?.as_deref() {
+            Some(FORMAT) => {}
+            Some(other) => return Err(self.not_audit(format!("its format is `{other}`"))),
+            None => return Err(self.not_audit("it has no format marker")),
+        }
+        match self.meta("schema_version")?.as_deref() {
+            Some(SCHEMA_VERSION) => Ok(()),
+            other => Err(self.not_audit(format!(
+                "schema version {}, this airlock reads {SCHEMA_VERSION}",
+                other.unwrap_or("missing")
+            ))),
+        }
+    }
+
+    fn query_records(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<StoredRecord>, AuditError> {
+        let mut statement = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(AuditError::sqlite("preparing a query"))?;
+        let rows = statement
+            .query_map(params, read_row)
+            .map_err(AuditError::sqlite("reading records"))?;
+        let mut records = Vec::new();
+        for row in rows {
+            records.push(row.map_err(AuditError::sqlite("reading a record"))??);
+        }
+        Ok(records)
+    }
+}
+
+fn classify_with(path: &Path, action: &'static str, err: rusqlite::Error) -> AuditError {
+    if let rusqlite::Error::SqliteFailure(code, _) = &err {
+        if code.code == rusqlite::ErrorCode::NotADatabase {
+            return AuditError::NotAnAuditLog {
+                path: path.to_owned(),
+                reason: "it is not a SQLite database".into(),
+            };
+        }
+    }
+    AuditError::Sqlite {
+        action,
+        source: err,
+    }
+}
+
+/// One row as a record; the inner error is a value that does not fit (negative sequence).
+fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<StoredRecord, AuditError>> {
+    let sequence: i64 = row.get(0)?;
+    let Ok(sequence) = u64::try_from(sequence) else {
+        return Ok(Err(AuditError::Corrupt {
+            sequence: 0,
+            reason: format!("negative sequence number {sequence}"),
+        }));
+    };
+    Ok(Ok(StoredRecord {
+        sequence,
+        time: row.get(1)?,
+        session: row.get(2)?,
+        principal: row.get(3)?,
+        event_kind: row.get(4)?,
+        tool: row.get(5)?,
+        arguments: row.get(6)?,
+        arguments_fingerprint: row.get(7)?,
+        findings: row.get(8)?,
+        decision: row.get(9)?,
+        prev_hash: row.get(10)?,
+        hash: row.get(11)?,
+    }))
+}
+
+fn to_i64(value: u64) -> Result<i64, AuditError> {
+    i64::try_from(value).map_err(|_| AuditError::AppendFailed("sequence number overflow".into()))
+}
+
+impl AuditStore for SqliteStore {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn key_id(&mut self) -> Result<String, AuditError> {
+        self.meta("key_id")?
+            .ok_or_else(|| self.not_audit("it records no key id"))
+    }
+
+    fn head(&mut self) -> Result<Option<SignedHead>, AuditError> {
+        read_head(&self.conn)
+    }
+
+    fn last_record(&mut self) -> Result<Option<StoredRecord>, AuditError> {
+        let sql = format!("SELECT {COLUMNS} FROM audit_records ORDER BY sequence DESC LIMIT 1");
+        Ok(self.query_records(&sql, [])?.pop())
+    }
+
+    fn append_batch(
+        &mut self,
+        records: &[StoredRecord],
+        head: &SignedHead,
+    ) -> Result<(), AuditError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(AuditError::sqlite("starting a batch"))?;
+        {
+            let mut insert = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO audit_records ({COLUMNS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                ))
+                .map_err(AuditError::sqlite("preparing the insert"))?;
+            for record in records {
+                insert
+                    .execute(params![
+                        to_i64(record.sequence)?,
+                        record.time,
+                        record.session,
+                        record.principal,
+                        record.event_kind,
+                        record.tool,
+                        record.arguments,
+                        record.arguments_fingerprint,
+                        record.findings,
+                        record.decision,
+                        record.prev_hash,
+                        record.hash,
+                    ])
+                    .map_err(AuditError::sqlite("inserting a record"))?;
+            }
+            tx.execute(
+                "INSERT INTO audit_head (id, sequence, hash, mac) VALUES (1, ?1, ?2, ?3) \
+                 ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, \
+                 hash = excluded.hash, mac = excluded.mac",
+                params![to_i64(head.sequence)?, head.hash, head.mac],
+            )
+            .map_err(AuditError::sqlite("updating the head"))?;
+        }
+        tx.commit()
+            .map_err(AuditError::sqlite("committing a batch"))
+    }
+
+    fn scan(
+        &mut self,
+        visit: &mut dyn FnMut(Result<StoredRecord, AuditError>) -> bool,
+    ) -> Result<Option<SignedHead>, AuditError> {
+        // One read transaction: the head and the records come from the same snapshot even
+        // while a writer keeps appending.
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(AuditError::sqlite("starting a read"))?;
+        let head = read_head(&tx)?;
+        let mut statement = tx
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM audit_records ORDER BY sequence"
+            ))
+            .map_err(AuditError::sqlite("preparing a scan"))?;
+        let mut rows = statement
+            .query([])
+            .map_err(AuditError::sqlite("scanning records"))?;
+        loop {
+            let row = match rows.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(err) => return Err(AuditError::sqlite("scanning records")(err)),
+            };
+            let record = match read_row(row) {
+                Ok(record) => record,
+                Err(err) => Err(AuditError::Corrupt {
+                    sequence: row
+                        .get::<_, i64>(0)
+                        .ok()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                    reason: err.to_string(),
+                }),
+            };
+            if !visit(record) {
+                break;
+            }
+        }
+        Ok(head)
+    }
+
+    fn tail(&mut self, n: usize) -> Result<Vec<StoredRecord>, AuditError> {
+        let limit = i64::try_from(n).unwrap_or(i64::MAX);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM (SELECT {COLUMNS} FROM audit_records \
+             ORDER BY sequence DESC LIMIT ?1) ORDER BY sequence"
+        );
+        self.query_records(&sql, [limit])
+    }
+
+    fn session(&mut self, id: &str) -> Result<Vec<StoredRecord>, AuditError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM audit_records WHERE session = ?1 ORDER BY sequence");
+        self.query_records(&sql, [id])
+    }
+}
+
+fn read_head(conn: &Connection) -> Result<Option<SignedHead>, AuditError> {
+    let row: Option<(i64, String, String)> = conn
+        .query_row(
+            "SELECT sequence, hash, mac FROM audit_head WHERE id = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .map_err(AuditError::sqlite("reading the head"))?;
+    Ok(row.map(|(sequence, hash, mac)| SignedHead {
+        sequence: u64::try_from(sequence).unwrap_or(0),
+        hash,
+        mac,
+    }))
+}

@@ -1,0 +1,98 @@
+//! kill -9 durability: a child process appends from several threads and prints each sequence
+//! number the moment `append` returns; the parent kills it mid-stream with SIGKILL and checks
+//! that every acknowledged record is in the reopened log and that the chain still verifies.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use airlock_audit::{AuditConfig, AuditLog, AuditReader};
+
+use crate::{Fixture, entry};
+
+const CHILD_DB: &str = "AIRLOCK_AUDIT_TEST_CHILD_DB";
+const CHILD_TEST: &str = "durability::child_appends_and_acknowledges_until_killed";
+const ACKS_BEFORE_KILL: usize = 400;
+
+/// The child half of `acknowledged_appends_survive_kill_9`; does nothing unless started by it.
+#[test]
+#[ignore = "run as a child process by acknowledged_appends_survive_kill_9"]
+fn child_appends_and_acknowledges_until_killed() {
+    let Some(db) = std::env::var_os(CHILD_DB) else {
+        return;
+    };
+    let log = AuditLog::open(&AuditConfig::at(db)).unwrap();
+    let threads: Vec<_> = (0..4u64)
+        .map(|thread| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                // Bounded, so an orphaned child stops by itself.
+                for i in 0..20_000u64 {
+                    let appended = log.append(&entry(thread * 100_000 + i)).unwrap();
+                    let mut stdout = std::io::stdout().lock();
+                    writeln!(stdout, "ack {}", appended.sequence).unwrap();
+                    stdout.flush().unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}
+
+#[test]
+fn acknowledged_appends_survive_kill_9() {
+    let fixture = Fixture::new();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            CHILD_TEST,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DB, &fixture.db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acknowledged = BTreeSet::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(sequence) = line.strip_prefix("ack ") {
+            acknowledged.insert(sequence.parse::<u64>().unwrap());
+            if acknowledged.len() >= ACKS_BEFORE_KILL {
+                break;
+            }
+        }
+    }
+    // Child::kill sends SIGKILL on Unix: no destructor, no flush, no orderly close.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        acknowledged.len(),
+        ACKS_BEFORE_KILL,
+        "the child stopped before acknowledging enough appends"
+    );
+
+    let mut reader = AuditReader::open(&fixture.db).unwrap();
+    let report = reader.verify(Some(&fixture.key())).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    let mut stored = BTreeSet::new();
+    reader
+        .for_each(|record| {
+            stored.insert(record.sequence);
+            Ok(())
+        })
+        .unwrap();
+    let lost: Vec<_> = acknowledged.difference(&stored).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+
+    // The writer resumes the chain after the crash.
+    let log = fixture.open();
+    let next = log.append(&entry(0)).unwrap();
+    assert_eq!(next.sequence, report.last_sequence + 1);
+    assert!(log.verify().unwrap().is_intact());
+}

@@ -524,3 +524,60 @@ fn refusals_never_echo_the_token() {
         "Bearer error=\"invalid_token\", error_description=\"invalid token: wrong audience\""
     );
 }
+
+/// xorshift64*: a fixed-seed generator so the test is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn no_single_character_change_to_a_valid_token_is_accepted() {
+    let authenticator = jwt_authenticator();
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+    for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+        let token = sign(alg, &full_claims());
+        assert!(authenticator.authenticate_at(&bearer(&token), NOW).is_ok());
+        let mut rng = Rng(0x5eed_0fa1_1c0c + alg as u64);
+        for _ in 0..400 {
+            let mut bytes = token.clone().into_bytes();
+            let at = rng.below(bytes.len());
+            bytes[at] = ALPHABET[rng.below(ALPHABET.len())];
+            let mutated = String::from_utf8(bytes).unwrap();
+            if mutated == token {
+                continue;
+            }
+            let result = authenticator.authenticate_at(&bearer(&mutated), NOW);
+            assert!(
+                result.is_err(),
+                "{alg:?}: changing byte {at} was accepted: {result:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn arbitrary_header_bytes_are_refused_without_panicking() {
+    let authenticator = jwt_authenticator();
+    let mut rng = Rng(0xa1_4c0c_4e11);
+    let seeds: [&[u8]; 4] = [b"Bearer ", b"bearer e30.e30.", b"Bearer eyJhbGciOi", b""];
+    for _ in 0..5_000 {
+        let mut value = seeds[rng.below(seeds.len())].to_vec();
+        for _ in 0..rng.below(64) {
+            value.push(rng.next() as u8);
+        }
+        let outcome = Credentials::from_headers([value.as_slice()], [])
+            .and_then(|credentials| authenticator.authenticate_at(&credentials, NOW));
+        assert!(outcome.is_err(), "{value:?} was accepted");
+    }
+}

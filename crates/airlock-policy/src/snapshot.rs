@@ -14,7 +14,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use airlock_core::{Outcome, StepUpChallenge};
-use cedar_policy::{Effect, Policy, PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use cedar_policy::{
+    Effect, Policy, PolicyId, PolicySet, Schema, ValidationMode, ValidationWarning, Validator,
+};
 
 use crate::args::{ArgType, write_record};
 use crate::config::{PolicyConfig, TrifectaMode};
@@ -288,7 +290,21 @@ impl PolicySnapshot {
                     .get(warning.policy_id())
                     .cloned()
                     .unwrap_or_else(|| (SCHEMA_NAME.to_owned(), String::new()));
-                warnings.extend(diagnostic_problems(&file, &text, warning));
+                let mut found = diagnostic_problems(&file, &text, warning);
+                // A policy that can never apply is almost always a mistake — typically a
+                // `context.arguments has x` for an argument no tool declares — and a forbid
+                // that silently never fires is worse than a load failure.
+                if matches!(warning, ValidationWarning::ImpossiblePolicy(_)) {
+                    for problem in &mut found {
+                        problem.message.push_str(
+                            "; if it reads context.arguments.NAME, declare NAME in \
+                             [tools.TOOL] arguments",
+                        );
+                    }
+                    problems.extend(found);
+                } else {
+                    warnings.extend(found);
+                }
             }
         }
 
@@ -581,6 +597,22 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].message.contains("maybe"));
         assert_eq!(problems[1].line, Some(2));
+    }
+
+    #[test]
+    fn impossible_policy_is_rejected_with_a_hint() {
+        let sources = vec![(
+            "x.cedar".to_owned(),
+            "forbid(principal, action == Action::\"call_tool\", resource)\n  when { context.arguments has url };\n"
+                .to_owned(),
+        )];
+        let problems = PolicySnapshot::from_sources(PolicyConfig::default(), &sources).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].message.contains("declare NAME"),
+            "{}",
+            problems[0]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! [`Authenticator`]: credentials in, [`Principal`] or [`AuthError`] out.
 
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -75,11 +76,24 @@ impl Authenticator {
             return Ok(KeyReport::default());
         };
         let (keys, report) = load_keys(source, jwt)?;
-        let mut current = self
-            .keys
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *current = Arc::new(keys);
+        self.put_in_service(keys);
+        Ok(report)
+    }
+
+    /// Puts the keys of a JWKS document obtained some other way into service (the seam for a
+    /// fetcher of `jwks_url` living in an async server: fetch, then call this). The document
+    /// is checked exactly as a `jwks_file` is; on failure the keys in service stay. Returns
+    /// [`KeyError::ParseJwks`] when no `[identity.jwt]` is configured, since there would be
+    /// no algorithm allow-list to check the keys against.
+    pub fn install_jwks(&self, document: &str, source: &str) -> Result<KeyReport, KeyError> {
+        let Some(jwt) = &self.config.jwt else {
+            return Err(KeyError::ParseJwks {
+                path: source.into(),
+                reason: "no [identity.jwt] is configured".to_owned(),
+            });
+        };
+        let (keys, report) = KeySet::parse(document, Path::new(source), &jwt.algorithms)?;
+        self.put_in_service(keys);
         Ok(report)
     }
 
@@ -108,6 +122,14 @@ impl Authenticator {
             Credentials::Bearer(token) if looks_like_jwt(token) => self.token(token, now),
             Credentials::Bearer(key) => self.api_key(key),
         }
+    }
+
+    fn put_in_service(&self, keys: KeySet) {
+        let mut current = self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *current = Arc::new(keys);
     }
 
     fn api_key(&self, key: &str) -> Result<Principal, AuthError> {

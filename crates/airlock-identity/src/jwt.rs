@@ -67,7 +67,7 @@ impl KeySet {
         KeySet::parse(&text, path, allowed)
     }
 
-    fn parse(
+    pub(crate) fn parse(
         text: &str,
         path: &Path,
         allowed: &[Algorithm],

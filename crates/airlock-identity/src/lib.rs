@@ -16,7 +16,9 @@
 //! or echo a key or token: errors say what failed, not what was sent.
 //!
 //! Not supported yet: fetching a JWKS from a URL (`jwks_url` fails validation; download the
-//! document to `jwks_file` and call [`Authenticator::reload`] on rotation).
+//! document to `jwks_file` and call [`Authenticator::reload`] on rotation). The seam for a
+//! fetcher in the async server is [`Authenticator::install_jwks`]: this crate stays free of an
+//! HTTP client and an async runtime.
 //!
 //! ```no_run
 //! # fn demo(auth_header: Option<&[u8]>, key_header: Option<&[u8]>) -> Result<(), Box<dyn std::error::Error>> {

@@ -499,6 +499,41 @@ fn reload_picks_up_a_rotated_key_and_a_failed_reload_keeps_the_old_keys() {
 }
 
 #[test]
+fn keys_installed_from_a_fetched_document_replace_the_old_ones() {
+    let authenticator = jwt_authenticator();
+    let old = sign(Algorithm::RS256, &full_claims());
+    let rotated_key =
+        EncodingKey::from_rsa_pem(&read_fixture("test-only-rsa-rotated.pem")).unwrap();
+    let rotated = sign_with(
+        Algorithm::RS256,
+        Some("test-rsa-rotated"),
+        &rotated_key,
+        &full_claims(),
+    );
+    assert!(
+        authenticator
+            .install_jwks("{\"keys\": 3}", "https://idp.test.example/jwks")
+            .is_err()
+    );
+    assert!(authenticator.authenticate_at(&bearer(&old), NOW).is_ok());
+
+    let document = String::from_utf8(read_fixture("test-only-jwks-rotated.json")).unwrap();
+    let report = authenticator
+        .install_jwks(&document, "https://idp.test.example/jwks")
+        .unwrap();
+    assert_eq!(report.loaded, ["test-rsa-rotated"]);
+    assert!(
+        authenticator
+            .authenticate_at(&bearer(&rotated), NOW)
+            .is_ok()
+    );
+    assert_eq!(
+        authenticator.authenticate_at(&bearer(&old), NOW),
+        Err(AuthError::InvalidToken(TokenError::UnknownKid))
+    );
+}
+
+#[test]
 fn refusals_never_echo_the_token() {
     let token = sign(
         Algorithm::RS256,

@@ -25,6 +25,38 @@ pub struct RawAuditConfig {
     /// Most records one group commit writes; default 1024.
     #[serde(default)]
     pub max_batch: Option<usize>,
+    /// Write to PostgreSQL instead of SQLite (fleets): `path` is then unused.
+    #[serde(default)]
+    pub postgres: Option<RawPostgresConfig>,
+}
+
+/// `[audit.postgres]` as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPostgresConfig {
+    /// Connection string, e.g. `host=127.0.0.1 user=airlock dbname=audit`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// This instance's log name (table prefix); one writer per name. Default `airlock_audit`.
+    #[serde(default)]
+    pub log: Option<String>,
+}
+
+/// Where a PostgreSQL log lives.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// Connection string (may hold a password; never printed).
+    pub url: String,
+    /// Log name: tables `<log>_records`, `<log>_head`, `<log>_meta`.
+    pub log: String,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("log", &self.log)
+            .finish()
+    }
 }
 
 /// The validated audit configuration.
@@ -36,6 +68,8 @@ pub struct AuditConfig {
     pub key_file: PathBuf,
     /// Most records per group commit (1 to 65536).
     pub max_batch: usize,
+    /// PostgreSQL instead of SQLite, when set.
+    pub postgres: Option<PostgresConfig>,
 }
 
 impl Default for AuditConfig {
@@ -52,6 +86,7 @@ impl AuditConfig {
             key_file: default_key_file(&path),
             path,
             max_batch: DEFAULT_MAX_BATCH,
+            postgres: None,
         }
     }
 }
@@ -90,6 +125,20 @@ impl RawAuditConfig {
         if self.key_file.is_some() && self.key_file == Some(path.clone()) {
             problems.push("audit.key_file: must not be the database file".to_owned());
         }
+        let postgres = self.postgres.as_ref().map(|raw| {
+            let url = raw.url.clone().unwrap_or_default();
+            if url.trim().is_empty() {
+                problems.push("audit.postgres.url: required when audit.postgres is set".to_owned());
+            }
+            let log = raw
+                .log
+                .clone()
+                .unwrap_or_else(|| "airlock_audit".to_owned());
+            if let Err(reason) = crate::validate_log_name(&log) {
+                problems.push(format!("audit.postgres.log: {reason}"));
+            }
+            PostgresConfig { url, log }
+        });
         if !problems.is_empty() {
             return Err(AuditError::Config(problems));
         }
@@ -100,6 +149,7 @@ impl RawAuditConfig {
                 .unwrap_or_else(|| default_key_file(&path)),
             path,
             max_batch,
+            postgres,
         })
     }
 }
@@ -125,6 +175,23 @@ mod tests {
         }
         let unknown = serde_json::from_str::<RawAuditConfig>(r#"{"paht": "x"}"#);
         assert!(unknown.is_err(), "unknown keys must be rejected");
+    }
+
+    #[test]
+    fn postgres_needs_a_url_and_a_plain_log_name() {
+        let raw = toml_like(r#"{"postgres": {"log": "Prod-Audit"}}"#);
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("audit.postgres.url: required"), "{err}");
+        assert!(
+            err.contains("audit.postgres.log: log name `Prod-Audit`"),
+            "{err}"
+        );
+        let ok = toml_like(r#"{"postgres": {"url": "host=127.0.0.1 password=hunter22"}}"#)
+            .validate()
+            .unwrap();
+        let postgres = ok.postgres.unwrap();
+        assert_eq!(postgres.log, "airlock_audit");
+        assert!(!format!("{postgres:?}").contains("hunter22"));
     }
 
     fn toml_like(json: &str) -> RawAuditConfig {

@@ -70,6 +70,14 @@ pub enum AuditError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// A PostgreSQL call failed.
+    #[error("audit database error while {action}: {source}")]
+    Postgres {
+        /// What was being done.
+        action: &'static str,
+        /// The client's error.
+        source: postgres::Error,
+    },
     /// A batch could not be written; every append in it gets this error and none is stored.
     #[error("audit append failed, nothing was stored: {0}")]
     AppendFailed(String),

@@ -43,6 +43,30 @@
 //! acknowledged record survives a killed process and a power cut. One fsync covers the whole
 //! batch, which is how many concurrent appenders reach tens of thousands of records a second.
 //! A failed commit rolls back the whole batch and every appender in it gets the error.
+//!
+//! # Storage
+//!
+//! Behind [`AuditStore`]: [`SqliteStore`] (default, `./airlock-data/audit.db`, the key in
+//! `audit.key` beside it, created with mode 0600) and [`PostgresStore`] for fleets (tables
+//! `<log>_records`, `<log>_head`, `<log>_meta`; `synchronous_commit = on`; one writer per log
+//! name, enforced by locking the head row). Readers open their own connection and read one
+//! snapshot, so `verify`, `tail`, `session` and export never block the writer.
+//!
+//! # Use
+//!
+//! ```no_run
+//! # fn main() -> Result<(), airlock_audit::AuditError> {
+//! use airlock_audit::{AuditConfig, AuditEntry, AuditLog};
+//! # let (session, principal, tool, raw_arguments, scanned, findings, decision) = (None, Default::default(), None, serde_json::Value::Null, "", vec![], airlock_core::Decision::deny("x"));
+//! let log = AuditLog::open(&AuditConfig::default())?;
+//! let entry = AuditEntry::redacted(
+//!     session, principal, airlock_core::EventKind::ToolCall, tool,
+//!     raw_arguments, scanned, &findings, decision,
+//! );
+//! let stored = log.append(&entry)?; // blocking; `append_async(&entry).await` from async code
+//! assert!(log.verify()?.is_intact());
+//! # let _ = stored; Ok(()) }
+//! ```
 
 mod canonical;
 mod config;
@@ -50,6 +74,7 @@ mod error;
 mod export;
 mod key;
 mod log;
+mod pg_store;
 mod record;
 mod sqlite;
 mod store;
@@ -62,6 +87,7 @@ pub use error::AuditError;
 pub use export::{ExportFormat, export, to_ocsf};
 pub use key::AuditKey;
 pub use log::{AppendFuture, AppendedRecord, AuditLog, AuditReader};
+pub use pg_store::{PostgresStore, validate_log_name};
 pub use record::{
     AuditEntry, AuditRecord, FindingSummary, GENESIS_HASH, StoredRecord, fingerprint_arguments,
     redact_arguments,

@@ -8,6 +8,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 
 use crate::config::AuditConfig;
+use crate::pg_store::PostgresStore;
 use crate::record::{AuditEntry, AuditRecord, GENESIS_HASH, PendingRecord, StoredRecord};
 use crate::sqlite::SqliteStore;
 use crate::store::{AuditStore, SignedHead};
@@ -95,7 +96,32 @@ impl AuditLog {
     /// starts the writer. Refuses a log whose stored end does not match its signed head.
     pub fn open(config: &AuditConfig) -> Result<AuditLog, AuditError> {
         let key = AuditKey::load_or_create(&config.key_file)?;
-        AuditLog::open_with_key(&config.path, key, config.max_batch)
+        match &config.postgres {
+            Some(postgres) => {
+                AuditLog::open_postgres(&postgres.url, &postgres.log, key, config.max_batch)
+            }
+            None => AuditLog::open_with_key(&config.path, key, config.max_batch),
+        }
+    }
+
+    /// Opens (or creates) the PostgreSQL log `log` at `url`. One writer per log name.
+    pub fn open_postgres(
+        url: &str,
+        log: &str,
+        key: AuditKey,
+        max_batch: usize,
+    ) -> Result<AuditLog, AuditError> {
+        let store = PostgresStore::connect(url, log, &key.id())?;
+        let (url, log) = (url.to_owned(), log.to_owned());
+        AuditLog::start(
+            Box::new(store),
+            key,
+            max_batch,
+            Box::new(move || {
+                PostgresStore::connect_read_only(&url, &log)
+                    .map(|store| Box::new(store) as Box<dyn AuditStore>)
+            }),
+        )
     }
 
     /// Opens the SQLite log at `path` with a key the caller holds (e.g. from a secret store).
@@ -398,6 +424,13 @@ impl AuditReader {
     pub fn open(path: &Path) -> Result<AuditReader, AuditError> {
         Ok(AuditReader {
             store: Box::new(SqliteStore::open_read_only(path)?),
+        })
+    }
+
+    /// Opens the PostgreSQL log `log` at `url` for reading; creates nothing.
+    pub fn open_postgres(url: &str, log: &str) -> Result<AuditReader, AuditError> {
+        Ok(AuditReader {
+            store: Box::new(PostgresStore::connect_read_only(url, log)?),
         })
     }
 

@@ -6,6 +6,7 @@
 
 mod durability;
 mod log;
+mod postgres;
 mod tamper;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,413 @@
+//! The PostgreSQL store, for fleets: every gateway instance writes its own chain (its own
+//! log name) into a shared database, and auditors verify and export them from anywhere.
+//!
+//! Durability: each batch is one transaction committed with `synchronous_commit = on`, so the
+//! server has flushed its WAL before `COMMIT` returns. A chain has one writer: the batch locks
+//! the head row and refuses to append when the head is not where this writer left it (another
+//! process is writing the same log name), instead of forking the chain.
+
+use postgres::types::ToSql;
+use postgres::{Client, IsolationLevel, NoTls, Row};
+
+use crate::AuditError;
+use crate::record::{GENESIS_HASH, StoredRecord};
+use crate::store::{AuditStore, SignedHead};
+
+const FORMAT: &str = "airlock-audit";
+const SCHEMA_VERSION: &str = "1";
+const COLUMNS: &str = "sequence, time, session, principal, event_kind, tool, arguments, \
+                       arguments_fingerprint, findings, decision, prev_hash, hash";
+const SCAN_CHUNK: i32 = 1000;
+
+/// An audit log in three PostgreSQL tables named `<name>_records`, `<name>_head` and
+/// `<name>_meta`.
+pub struct PostgresStore {
+    client: Client,
+    name: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    // The connection string may hold a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+fn pg(action: &'static str) -> impl FnOnce(postgres::Error) -> AuditError {
+    move |source| AuditError::Postgres { action, source }
+}
+
+/// Log names become table-name prefixes, so they are restricted to what needs no quoting.
+pub fn validate_log_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    if !first_ok
+        || name.len() > 48
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(format!(
+            "log name `{name}` must be 1 to 48 characters of a-z, 0-9 and _, not starting with a digit"
+        ));
+    }
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Connects for writing, creating the tables when absent. A new log records `key_id`; an
+    /// existing one must have been created with the same key.
+    pub fn connect(url: &str, name: &str, key_id: &str) -> Result<PostgresStore, AuditError> {
+        let mut store = PostgresStore::connect_raw(url, name)?;
+        let (records, head, meta) = store.tables();
+        store
+            .client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {meta} (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS {records} (
+                     sequence BIGINT PRIMARY KEY,
+                     time TEXT NOT NULL,
+                     session TEXT,
+                     principal TEXT NOT NULL,
+                     event_kind TEXT NOT NULL,
+                     tool TEXT,
+                     arguments TEXT NOT NULL,
+                     arguments_fingerprint TEXT NOT NULL,
+                     findings TEXT NOT NULL,
+                     decision TEXT NOT NULL,
+                     prev_hash TEXT NOT NULL,
+                     hash TEXT NOT NULL);
+                 CREATE INDEX IF NOT EXISTS {records}_by_session ON {records} (session, sequence);
+                 CREATE TABLE IF NOT EXISTS {head} (
+                     id INTEGER PRIMARY KEY CHECK (id = 1),
+                     sequence BIGINT NOT NULL,
+                     hash TEXT NOT NULL,
+                     mac TEXT NOT NULL);"
+            ))
+            .map_err(pg("creating the audit tables"))?;
+        for (key, value) in [
+            ("format", FORMAT),
+            ("schema_version", SCHEMA_VERSION),
+            ("key_id", key_id),
+        ] {
+            store
+                .client
+                .execute(
+                    &format!(
+                        "INSERT INTO {meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+                    ),
+                    &[&key, &value],
+                )
+                .map_err(pg("writing metadata"))?;
+        }
+        store.check_format()?;
+        let stored = store.key_id()?;
+        if stored != key_id {
+            return Err(AuditError::KeyMismatch {
+                expected: stored,
+                given: key_id.to_owned(),
+            });
+        }
+        Ok(store)
+    }
+
+    /// Connects to an existing log for reading; creates nothing.
+    pub fn connect_read_only(url: &str, name: &str) -> Result<PostgresStore, AuditError> {
+        let mut store = PostgresStore::connect_raw(url, name)?;
+        store.check_format()?;
+        Ok(store)
+    }
+
+    fn connect_raw(url: &str, name: &str) -> Result<PostgresStore, AuditError> {
+        validate_log_name(name).map_err(|reason| AuditError::Config(vec![reason]))?;
+        let mut client = Client::connect(url, NoTls).map_err(pg("connecting to PostgreSQL"))?;
+        // The server default, set anyway: an acknowledged append must survive a crash.
+        client
+            .batch_execute("SET synchronous_commit = on")
+            .map_err(pg("setting synchronous_commit"))?;
+        Ok(PostgresStore {
+            client,
+            name: name.to_owned(),
+        })
+    }
+
+    fn tables(&self) -> (String, String, String) {
+        (
+            format!("{}_records", self.name),
+            format!("{}_head", self.name),
+            format!("{}_meta", self.name),
+        )
+    }
+
+    fn not_audit(&self, reason: impl Into<String>) -> AuditError {
+        AuditError::NotAnAuditLog {
+            path: self.location().into(),
+            reason: reason.into(),
+        }
+    }
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>, AuditError> {
+        let (_, _, meta) = self.tables();
+        let exists: bool = self
+            .client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&meta])
+            .map_err(pg("looking for the audit tables"))?
+            .get(0);
+        if !exists {
+            return Err(self.not_audit(format!("there is no table `{meta}`")));
+        }
+        let row = self
+            .client
+            .query_opt(&format!("SELECT value FROM {meta} WHERE key = $1"), &[&key])
+            .map_err(pg("reading metadata"))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    fn check_format(&mut self) -> Result<(), AuditError> {
+        match self.meta("format")?.as_deref() {
+            Some(FORMAT) => {}
+            _ => return Err(self.not_audit("it has no airlock format marker")),
+        }
+        match self.meta("schema_version")?.as_deref() {
+            Some(SCHEMA_VERSION) => Ok(()),
+            other => Err(self.not_audit(format!(
+                "schema version {}, this airlock reads {SCHEMA_VERSION}",
+                other.unwrap_or("missing")
+            ))),
+        }
+    }
+
+    fn records(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<StoredRecord>, AuditError> {
+        let rows = self
+            .client
+            .query(sql, params)
+            .map_err(pg("reading records"))?;
+        rows.iter().map(read_row).collect()
+    }
+}
+
+fn read_row(row: &Row) -> Result<StoredRecord, AuditError> {
+    let sequence: i64 = row.try_get(0).map_err(pg("reading a record"))?;
+    let corrupt = |reason: String| AuditError::Corrupt {
+        sequence: u64::try_from(sequence).unwrap_or(0),
+        reason,
+    };
+    let sequence = u64::try_from(sequence)
+        .map_err(|_| corrupt(format!("negative sequence number {sequence}")))?;
+    let text = |index: usize| -> Result<String, AuditError> {
+        row.try_get(index).map_err(|err| corrupt(err.to_string()))
+    };
+    let optional = |index: usize| -> Result<Option<String>, AuditError> {
+        row.try_get(index).map_err(|err| corrupt(err.to_string()))
+    };
+    Ok(StoredRecord {
+        sequence,
+        time: text(1)?,
+        session: optional(2)?,
+        principal: text(3)?,
+        event_kind: text(4)?,
+        tool: optional(5)?,
+        arguments: text(6)?,
+        arguments_fingerprint: text(7)?,
+        findings: text(8)?,
+        decision: text(9)?,
+        prev_hash: text(10)?,
+        hash: text(11)?,
+    })
+}
+
+fn head_from(row: Option<Row>) -> Option<SignedHead> {
+    row.map(|row| SignedHead {
+        sequence: u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
+        hash: row.get(1),
+        mac: row.get(2),
+    })
+}
+
+fn to_i64(value: u64) -> Result<i64, AuditError> {
+    i64::try_from(value).map_err(|_| AuditError::AppendFailed("sequence number overflow".into()))
+}
+
+impl AuditStore for PostgresStore {
+    fn location(&self) -> String {
+        format!("postgres log `{}`", self.name)
+    }
+
+    fn key_id(&mut self) -> Result<String, AuditError> {
+        self.meta("key_id")?
+            .ok_or_else(|| self.not_audit("it records no key id"))
+    }
+
+    fn head(&mut self) -> Result<Option<SignedHead>, AuditError> {
+        let (_, head, _) = self.tables();
+        let row = self
+            .client
+            .query_opt(
+                &format!("SELECT sequence, hash, mac FROM {head} WHERE id = 1"),
+                &[],
+            )
+            .map_err(pg("reading the head"))?;
+        Ok(head_from(row))
+    }
+
+    fn last_record(&mut self) -> Result<Option<StoredRecord>, AuditError> {
+        let (records, _, _) = self.tables();
+        Ok(self
+            .records(
+                &format!("SELECT {COLUMNS} FROM {records} ORDER BY sequence DESC LIMIT 1"),
+                &[],
+            )?
+            .pop())
+    }
+
+    fn append_batch(
+        &mut self,
+        batch: &[StoredRecord],
+        head: &SignedHead,
+    ) -> Result<(), AuditError> {
+        let Some(first) = batch.first() else {
+            return Ok(());
+        };
+        let (records, head_table, _) = self.tables();
+        let mut tx = self.client.transaction().map_err(pg("starting a batch"))?;
+        let current = head_from(
+            tx.query_opt(
+                &format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1 FOR UPDATE"),
+                &[],
+            )
+            .map_err(pg("locking the head"))?,
+        );
+        let (at, hash) = current
+            .map(|head| (head.sequence, head.hash))
+            .unwrap_or((0, GENESIS_HASH.to_owned()));
+        if at + 1 != first.sequence || hash != first.prev_hash {
+            return Err(AuditError::AppendFailed(format!(
+                "the log's head is at record {at}, not where this writer left it: another \
+                 process is writing the same log; give each gateway instance its own log name"
+            )));
+        }
+        // One statement per batch: arrays of columns, unnested into rows.
+        let mut sequences = Vec::with_capacity(batch.len());
+        for record in batch {
+            sequences.push(to_i64(record.sequence)?);
+        }
+        let column =
+            |get: fn(&StoredRecord) -> &str| -> Vec<&str> { batch.iter().map(get).collect() };
+        let optional = |get: fn(&StoredRecord) -> Option<&str>| -> Vec<Option<&str>> {
+            batch.iter().map(get).collect()
+        };
+        let times = column(|r| &r.time);
+        let sessions = optional(|r| r.session.as_deref());
+        let principals = column(|r| &r.principal);
+        let kinds = column(|r| &r.event_kind);
+        let tools = optional(|r| r.tool.as_deref());
+        let arguments = column(|r| &r.arguments);
+        let fingerprints = column(|r| &r.arguments_fingerprint);
+        let findings = column(|r| &r.findings);
+        let decisions = column(|r| &r.decision);
+        let prevs = column(|r| &r.prev_hash);
+        let hashes = column(|r| &r.hash);
+        tx.execute(
+            &format!(
+                "INSERT INTO {records} ({COLUMNS}) SELECT * FROM UNNEST(\
+                 $1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], \
+                 $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])"
+            ),
+            &[
+                &sequences,
+                &times,
+                &sessions,
+                &principals,
+                &kinds,
+                &tools,
+                &arguments,
+                &fingerprints,
+                &findings,
+                &decisions,
+                &prevs,
+                &hashes,
+            ],
+        )
+        .map_err(pg("inserting records"))?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {head_table} (id, sequence, hash, mac) VALUES (1, $1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET sequence = EXCLUDED.sequence, \
+                 hash = EXCLUDED.hash, mac = EXCLUDED.mac"
+            ),
+            &[&to_i64(head.sequence)?, &head.hash, &head.mac],
+        )
+        .map_err(pg("updating the head"))?;
+        tx.commit().map_err(pg("committing a batch"))
+    }
+
+    fn scan(
+        &mut self,
+        visit: &mut dyn FnMut(Result<StoredRecord, AuditError>) -> bool,
+    ) -> Result<Option<SignedHead>, AuditError> {
+        let (records, head_table, _) = self.tables();
+        // REPEATABLE READ: the head and every record come from one snapshot.
+        let mut tx = self
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg("starting a read"))?;
+        let head = head_from(
+            tx.query_opt(
+                &format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1"),
+                &[],
+            )
+            .map_err(pg("reading the head"))?,
+        );
+        let portal = tx
+            .bind(
+                &format!("SELECT {COLUMNS} FROM {records} ORDER BY sequence"),
+                &[],
+            )
+            .map_err(pg("scanning records"))?;
+        'chunks: loop {
+            let rows = tx
+                .query_portal(&portal, SCAN_CHUNK)
+                .map_err(pg("scanning records"))?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                if !visit(read_row(row)) {
+                    break 'chunks;
+                }
+            }
+        }
+        Ok(head)
+    }
+
+    fn tail(&mut self, n: usize) -> Result<Vec<StoredRecord>, AuditError> {
+        let (records, _, _) = self.tables();
+        let limit = i64::try_from(n).unwrap_or(i64::MAX);
+        self.records(
+            &format!(
+                "SELECT {COLUMNS} FROM (SELECT {COLUMNS} FROM {records} \
+                 ORDER BY sequence DESC LIMIT $1) AS last ORDER BY sequence"
+            ),
+            &[&limit],
+        )
+    }
+
+    fn session(&mut self, id: &str) -> Result<Vec<StoredRecord>, AuditError> {
+        let (records, _, _) = self.tables();
+        self.records(
+            &format!("SELECT {COLUMNS} FROM {records} WHERE session = $1 ORDER BY sequence"),
+            &[&id],
+        )
+    }
+}

@@ -1,0 +1,120 @@
+//! The PostgreSQL store against the real server at 127.0.0.1:5432 (database `test`, user
+//! `postgres`). Each test writes its own uniquely named log and drops its tables at the end.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use airlock_audit::{AuditError, AuditKey, AuditLog, AuditReader, TamperKind};
+
+use crate::entry;
+
+const URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+
+/// A unique log name; its tables are dropped when this goes out of scope.
+struct PgLog {
+    name: String,
+}
+
+impl PgLog {
+    fn new(test: &str) -> PgLog {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "audit_{test}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        PgLog { name }
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(URL, postgres::NoTls).unwrap()
+    }
+
+    fn open(&self, key: &AuditKey) -> AuditLog {
+        AuditLog::open_postgres(URL, &self.name, key.clone(), 256).unwrap()
+    }
+}
+
+impl Drop for PgLog {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(URL, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP TABLE IF EXISTS {0}_records, {0}_head, {0}_meta",
+                self.name
+            ));
+        }
+    }
+}
+
+#[test]
+fn postgres_log_chains_resumes_and_verifies() {
+    let pg = PgLog::new("chain");
+    let key = AuditKey::from_bytes([3; 32]);
+    let log = pg.open(&key);
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    log.append(&entry(t * 25 + i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    drop(log);
+    let log = pg.open(&key);
+    assert_eq!(log.append(&entry(7)).unwrap().sequence, 101);
+    let report = log.verify().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.records, 101);
+    let tail: Vec<u64> = log.tail(2).unwrap().iter().map(|r| r.sequence).collect();
+    assert_eq!(tail, [100, 101]);
+}
+
+#[test]
+fn postgres_log_names_an_edited_record() {
+    let pg = PgLog::new("edit");
+    let key = AuditKey::from_bytes([4; 32]);
+    let log = pg.open(&key);
+    for i in 1..=6 {
+        log.append(&entry(i)).unwrap();
+    }
+    drop(log);
+    pg.client()
+        .execute(
+            &format!(
+                "UPDATE {}_records SET tool = 'read_file' WHERE sequence = 3",
+                pg.name
+            ),
+            &[],
+        )
+        .unwrap();
+    let report = AuditReader::open_postgres(URL, &pg.name)
+        .unwrap()
+        .verify(Some(&key))
+        .unwrap();
+    let problem = report.problem.unwrap();
+    assert_eq!((problem.sequence, problem.kind), (3, TamperKind::Altered));
+}
+
+#[test]
+fn a_second_writer_on_the_same_postgres_log_is_refused_instead_of_forking_the_chain() {
+    let pg = PgLog::new("fork");
+    let key = AuditKey::from_bytes([5; 32]);
+    let first = pg.open(&key);
+    let second = pg.open(&key);
+    first.append(&entry(1)).unwrap();
+    let err = second.append(&entry(2)).unwrap_err();
+    assert!(matches!(err, AuditError::AppendFailed(_)), "{err}");
+    assert!(err.to_string().contains("own log name"), "{err}");
+    assert!(first.verify().unwrap().is_intact());
+}
+
+#[test]
+fn reading_a_postgres_log_that_does_not_exist_is_an_error() {
+    let pg = PgLog::new("absent");
+    let err = AuditReader::open_postgres(URL, &pg.name).unwrap_err();
+    assert!(matches!(err, AuditError::NotAnAuditLog { .. }), "{err}");
+}

@@ -76,8 +76,12 @@ impl fmt::Display for Tamper {
 pub struct VerifyReport {
     /// Records read.
     pub records: u64,
-    /// Sequence number of the last record read (0 for an empty log).
+    /// Sequence number of the last record that checked out (0 for an empty log).
     pub last_sequence: u64,
+    /// Hash of that record (the genesis hash for an empty log). Copy it somewhere
+    /// the database's writers cannot reach: a later `verify` that still reaches this hash at
+    /// this sequence proves nothing before it was rewritten, even by a key holder.
+    pub last_hash: String,
     /// Whether the head's MAC was checked with the audit key. Without the key, a deleted last
     /// record is still found when the head was left alone, but an edited head is not.
     pub head_authenticated: bool,
@@ -107,6 +111,7 @@ pub(crate) fn verify_store(
     let mut report = VerifyReport {
         records: walk.records,
         last_sequence: walk.expected - 1,
+        last_hash: walk.prev_hash.clone(),
         head_authenticated: key.is_some(),
         problem: walk.problem.take(),
     };

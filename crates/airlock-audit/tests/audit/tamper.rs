@@ -74,6 +74,11 @@ fn an_untouched_log_verifies_with_its_record_count() {
     let report = fixture.verify();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!((report.records, report.last_sequence), (10, 10));
+    let last = airlock_audit::AuditReader::open(&fixture.db)
+        .unwrap()
+        .tail(1)
+        .unwrap();
+    assert_eq!(report.last_hash, last[0].hash);
     assert!(report.head_authenticated);
 }
 

@@ -1,0 +1,234 @@
+//! `airlock audit`: check, read and export the tamper-evident audit log that the gateway
+//! writes (see `airlock_audit`). Read-only: these commands never create or change a log.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use airlock_audit::{AuditKey, AuditReader, AuditRecord, ExportFormat, default_key_file};
+use anyhow::Result;
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::Status;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  airlock audit verify                          check ./airlock-data/audit.db
+  airlock audit tail -n 50 --db /var/lib/airlock/audit.db
+  airlock audit session 7f3c2a                  one agent session as a timeline
+  airlock audit export --format ocsf > audit.ocsf.jsonl
+
+Exit codes: 0 success (verify: the chain is intact), 1 verify found tampering (the first bad
+sequence number is printed), 2 usage or input error (no database, not an audit log, bad key).")]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and the signed head; name the first tampered record.
+    Verify(VerifyArgs),
+    /// Show the last records.
+    Tail(TailArgs),
+    /// Show one session's records as a timeline.
+    Session(SessionArgs),
+    /// Write every record to stdout as JSON Lines or OCSF events.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+struct DbArg {
+    /// The audit database.
+    #[arg(long, value_name = "PATH", default_value = airlock_audit::DEFAULT_PATH)]
+    db: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    db: DbArg,
+
+    /// The audit key file, to authenticate the signed head. Default: `audit.key` next to the
+    /// database; when that is absent the head is only compared, not authenticated, and a
+    /// warning says so.
+    #[arg(long, value_name = "PATH")]
+    key: Option<PathBuf>,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct TailArgs {
+    #[command(flatten)]
+    db: DbArg,
+
+    /// How many records.
+    #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 20)]
+    count: usize,
+
+    /// Print records as JSON Lines instead of a timeline.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SessionArgs {
+    /// The session id.
+    #[arg(value_name = "ID")]
+    id: String,
+
+    #[command(flatten)]
+    db: DbArg,
+
+    /// Print records as JSON Lines instead of a timeline.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    db: DbArg,
+
+    /// `jsonl`: one audit record per line. `ocsf`: one OCSF 1.3 API Activity event (class 6003)
+    /// per line.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: ExportArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExportArg {
+    Jsonl,
+    Ocsf,
+}
+
+/// Runs `airlock audit …`.
+pub fn run(args: AuditArgs) -> Result<Status> {
+    match args.command {
+        AuditCommand::Verify(args) => verify(args),
+        AuditCommand::Tail(args) => {
+            let records = open(&args.db.db)?.tail(args.count)?;
+            print_records(&records, args.json)?;
+            Ok(Status::Clean)
+        }
+        AuditCommand::Session(args) => {
+            let records = open(&args.db.db)?.session(&args.id)?;
+            if records.is_empty() {
+                eprintln!("no records for session `{}`", args.id);
+            }
+            print_records(&records, args.json)?;
+            Ok(Status::Clean)
+        }
+        AuditCommand::Export(args) => {
+            let format = match args.format {
+                ExportArg::Jsonl => ExportFormat::Jsonl,
+                ExportArg::Ocsf => ExportFormat::Ocsf,
+            };
+            let mut reader = open(&args.db.db)?;
+            let mut stdout = io::stdout().lock();
+            airlock_audit::export(&mut reader, format, &mut stdout)?;
+            Ok(Status::Clean)
+        }
+    }
+}
+
+fn open(db: &Path) -> Result<AuditReader> {
+    Ok(AuditReader::open(db)?)
+}
+
+fn verify(args: VerifyArgs) -> Result<Status> {
+    let mut reader = open(&args.db.db)?;
+    let key = match &args.key {
+        Some(path) => Some(AuditKey::load(path)?),
+        None => {
+            let path = default_key_file(&args.db.db);
+            if path.exists() {
+                Some(AuditKey::load(&path)?)
+            } else {
+                eprintln!(
+                    "warning: no audit key at `{}`: the head is compared but not authenticated \
+                     (pass --key)",
+                    path.display()
+                );
+                None
+            }
+        }
+    };
+    let report = reader.verify(key.as_ref())?;
+    let mut stdout = io::stdout().lock();
+    if args.json {
+        writeln!(stdout, "{}", serde_json::to_string(&report)?)?;
+    } else if let Some(problem) = &report.problem {
+        writeln!(
+            stdout,
+            "tampered: record {} {}: {}",
+            problem.sequence,
+            problem.kind.as_str(),
+            problem.detail
+        )?;
+    } else {
+        let head = if report.head_authenticated {
+            "signed head verified"
+        } else {
+            "head not authenticated (no key)"
+        };
+        writeln!(
+            stdout,
+            "intact: {} records, last sequence {}, {head}\nlast hash: {}",
+            report.records, report.last_sequence, report.last_hash
+        )?;
+    }
+    stdout.flush()?;
+    Ok(if report.is_intact() {
+        Status::Clean
+    } else {
+        Status::Findings
+    })
+}
+
+fn print_records(records: &[AuditRecord], json: bool) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    for record in records {
+        if json {
+            writeln!(stdout, "{}", serde_json::to_string(record)?)?;
+        } else {
+            writeln!(stdout, "{}", timeline_line(record))?;
+        }
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+/// `#12 2026-12-07T00:50:07.123Z mail-agent for ana tool_call send_email deny: reason; reason
+/// [secrets/aws_access_key critical]`
+fn timeline_line(record: &AuditRecord) -> String {
+    let mut line = format!(
+        "#{} {} {} {}",
+        record.sequence,
+        record.time,
+        record.principal.display_name(),
+        record.event_kind.as_str()
+    );
+    if let Some(tool) = &record.tool {
+        line.push(' ');
+        line.push_str(tool);
+    }
+    line.push(' ');
+    line.push_str(record.decision.outcome.as_str());
+    if !record.decision.reasons.is_empty() {
+        line.push_str(": ");
+        line.push_str(&record.decision.reasons.join("; "));
+    }
+    if !record.findings.is_empty() {
+        let findings: Vec<String> = record
+            .findings
+            .iter()
+            .map(|finding| format!("{}/{} {}", finding.detector, finding.rule, finding.severity))
+            .collect();
+        line.push_str(&format!(" [{}]", findings.join(", ")));
+    }
+    line
+}

@@ -14,7 +14,7 @@ use serde_json::json;
 
 const NOW: i64 = 1_800_000_000;
 
-fn engine() -> PolicyEngine {
+fn engine(extra_policies: usize) -> PolicyEngine {
     let raw: RawPolicyConfig = toml::from_str(
         r#"
         [agents.support-bot]
@@ -34,7 +34,7 @@ fn engine() -> PolicyEngine {
     // 100 extra policies of the shapes deployments write: per-tool permits with argument
     // conditions, per-role forbids, time windows.
     let mut extra = String::new();
-    for i in 0..100 {
+    for i in 0..extra_policies {
         match i % 4 {
             0 => extra.push_str(&format!(
                 "@id(\"gen.{i}\") permit(principal in Role::\"team{i}\", action == Action::\"call_tool\", resource == Tool::\"tool{i}\");\n"
@@ -55,7 +55,7 @@ fn engine() -> PolicyEngine {
     let snapshot = PolicySnapshot::from_sources(config, &sources)
         .unwrap_or_else(|problems| panic!("generated policies do not validate: {problems:?}"));
     assert!(
-        snapshot.policies().len() > 100,
+        snapshot.policies().len() > extra_policies,
         "generated policies did not load"
     );
     PolicyEngine::new(snapshot)
@@ -132,9 +132,16 @@ fn percentiles(engine: &PolicyEngine, name: &str, request: &Request) {
 }
 
 fn bench(c: &mut Criterion) {
-    let engine = engine();
+    let engine = engine(100);
     let support = support_request();
     let egress = egress_request();
+    // The built-in pack alone shows the fixed cost (entities, context) against the cost per
+    // policy evaluated.
+    percentiles(
+        &self::engine(0),
+        "authorize/support_read builtin only",
+        &support,
+    );
     percentiles(&engine, "authorize/support_read", &support);
     percentiles(&engine, "authorize/tainted_egress", &egress);
     c.bench_function("authorize/support_read", |b| {

@@ -230,20 +230,26 @@ impl PolicyEngine {
 
     fn evaluate(&self, request: &Request) -> Result<Decision, String> {
         let snapshot = &*self.snapshot;
-        let (entities, principal_uid, resource_uid, resource_name) = self.entities(request)?;
+        let built = self.entities(request)?;
         let action_uid = uid("Action", request.action.as_str())?;
         let context = self.context(request)?;
-        let cedar_request = cedar_policy::Request::new(
-            principal_uid,
-            action_uid,
-            resource_uid,
-            context,
-            Some(&snapshot.schema),
-        )
-        .map_err(|e| format!("invalid request: {e}"))?;
+        let policies = snapshot.policies_for(
+            &action_uid,
+            &built.principal,
+            &built.principal_ancestors,
+            &built.resource,
+            &built.resource_ancestors,
+        );
+        // No schema check of the request or the entities here: both are built by this module
+        // in the schema's shape (the arguments by their declared types), and a value of the
+        // wrong type would make the policy reading it fail to evaluate — which is a deny. The
+        // checks cost more than evaluating the whole built-in pack.
+        let cedar_request =
+            cedar_policy::Request::new(built.principal, action_uid, built.resource, context, None)
+                .map_err(|e| format!("invalid request: {e}"))?;
         let response = self
             .authorizer
-            .is_authorized(&cedar_request, &snapshot.policies, &entities);
+            .is_authorized(&cedar_request, &policies, &built.entities);
 
         // Fail closed on any evaluation error: a policy that could not be evaluated might
         // have been the forbid that mattered.
@@ -264,13 +270,10 @@ impl PolicyEngine {
             .reason()
             .filter_map(|id| snapshot.meta.get(id))
             .collect();
-        Ok(combine(&satisfied, request.action, &resource_name))
+        Ok(combine(&satisfied, request.action, &built.resource_name))
     }
 
-    fn entities(
-        &self,
-        request: &Request,
-    ) -> Result<(Entities, EntityUid, EntityUid, String), String> {
+    fn entities(&self, request: &Request) -> Result<Built, String> {
         let snapshot = &*self.snapshot;
         let principal = &request.principal;
         let mut roles: BTreeSet<&str> = principal.roles.iter().map(String::as_str).collect();
@@ -283,6 +286,7 @@ impl PolicyEngine {
             .iter()
             .map(|r| uid("Role", r))
             .collect::<Result<HashSet<_>, _>>()?;
+        let principal_ancestors: Vec<EntityUid> = role_uids.iter().cloned().collect();
         let groups = RestrictedExpression::new_set(
             principal
                 .groups
@@ -325,7 +329,8 @@ impl PolicyEngine {
             }
         };
 
-        let (resource_uid, resource_name) = if request.action.is_about_a_tool() {
+        let (resource_uid, resource_name, resource_ancestors) = if request.action.is_about_a_tool()
+        {
             let tool = request.tool.as_ref().ok_or_else(|| {
                 format!(
                     "{} needs a tool, and the request names none",
@@ -360,20 +365,27 @@ impl PolicyEngine {
                 ),
             ]);
             entities.push(
-                Entity::new(tool_uid.clone(), attrs, HashSet::from([server_uid]))
+                Entity::new(tool_uid.clone(), attrs, HashSet::from([server_uid.clone()]))
                     .map_err(|e| format!("invalid tool: {e}"))?,
             );
-            (tool_uid, tool.name.clone())
+            (tool_uid, tool.name.clone(), vec![server_uid])
         } else {
             let server = request.server.as_deref().unwrap_or("default");
             let server_uid = uid("Server", server)?;
             entities.push(Entity::new_no_attrs(server_uid.clone(), HashSet::new()));
-            (server_uid, server.to_owned())
+            (server_uid, server.to_owned(), Vec::new())
         };
 
-        let entities = Entities::from_entities(entities, Some(&snapshot.schema))
+        let entities = Entities::from_entities(entities, None)
             .map_err(|e| format!("invalid request entities: {e}"))?;
-        Ok((entities, principal_uid, resource_uid, resource_name))
+        Ok(Built {
+            entities,
+            principal: principal_uid,
+            principal_ancestors,
+            resource: resource_uid,
+            resource_name,
+            resource_ancestors,
+        })
     }
 
     fn context(&self, request: &Request) -> Result<Context, String> {
@@ -474,6 +486,18 @@ impl PolicyEngine {
         ])
         .map_err(|e| format!("invalid request context: {e}"))
     }
+}
+
+/// The Cedar entities of one request, and the uids the policy subset is chosen by.
+struct Built {
+    entities: Entities,
+    principal: EntityUid,
+    /// The principal's roles (its only ancestors in airlock's hierarchy).
+    principal_ancestors: Vec<EntityUid>,
+    resource: EntityUid,
+    resource_name: String,
+    /// The tool's server; none for a server resource.
+    resource_ancestors: Vec<EntityUid>,
 }
 
 /// Applies airlock's combination rules to the policies Cedar found satisfied.

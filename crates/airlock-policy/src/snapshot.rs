@@ -12,10 +12,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use airlock_core::{Outcome, StepUpChallenge};
 use cedar_policy::{
-    Effect, Policy, PolicyId, PolicySet, Schema, ValidationMode, ValidationWarning, Validator,
+    ActionConstraint, Effect, EntityUid, Policy, PolicyId, PolicySet, PrincipalConstraint,
+    ResourceConstraint, Schema, ValidationMode, ValidationWarning, Validator,
 };
 
 use crate::args::{ArgType, write_record};
@@ -137,9 +139,13 @@ impl PolicyMeta {
 /// A validated policy set with everything evaluation needs.
 #[derive(Debug)]
 pub struct PolicySnapshot {
-    pub(crate) schema: Schema,
+    schema: Schema,
     /// The set Cedar evaluates: soft forbids rewritten as permits (see crate docs).
     pub(crate) policies: PolicySet,
+    /// The same policies with their scopes, for [`PolicySnapshot::policies_for`].
+    scoped: Vec<(Policy, PolicyScope)>,
+    /// Subsets of `policies` per request shape (see `policies_for`).
+    subsets: Mutex<HashMap<String, Arc<PolicySet>>>,
     pub(crate) meta: HashMap<PolicyId, PolicyMeta>,
     pub(crate) config: PolicyConfig,
     pub(crate) arguments: BTreeMap<String, ArgType>,
@@ -193,6 +199,7 @@ impl PolicySnapshot {
 
         let mut source_set = PolicySet::new();
         let mut effective = PolicySet::new();
+        let mut scoped = Vec::new();
         let mut meta = HashMap::new();
         let mut files_by_id: HashMap<PolicyId, (String, String)> = HashMap::new();
         for (file, text) in sources {
@@ -265,6 +272,7 @@ impl PolicySnapshot {
                     problems.push(located(err.to_string()));
                     continue;
                 }
+                scoped.push((evaluated.clone(), PolicyScope::of(&evaluated)));
                 if let Err(err) = effective.add(evaluated) {
                     problems.push(located(err.to_string()));
                     continue;
@@ -312,6 +320,8 @@ impl PolicySnapshot {
             Some(schema) if problems.is_empty() => Ok(PolicySnapshot {
                 schema,
                 policies: effective,
+                scoped,
+                subsets: Mutex::new(HashMap::new()),
                 meta,
                 config,
                 arguments,
@@ -319,6 +329,55 @@ impl PolicySnapshot {
             }),
             _ => Err(problems),
         }
+    }
+
+    /// The policies that can apply to a request of this shape: those whose scope (the
+    /// `principal`, `action`, `resource` constraints in the policy head) does not rule it out.
+    /// Cedar evaluates every policy it is given, and most of a large set is scoped to other
+    /// roles, tools or actions; evaluating only the rest keeps `authorize` within its latency
+    /// budget. The filter is conservative — `is` constraints and anything it does not
+    /// understand keep the policy — so it can only skip policies that could not match.
+    /// Subsets are cached per shape; the cache is cleared when it reaches
+    /// [`SUBSET_CACHE_LIMIT`] shapes, so memory stays bounded however many principals call.
+    pub(crate) fn policies_for(
+        &self,
+        action: &EntityUid,
+        principal: &EntityUid,
+        principal_ancestors: &[EntityUid],
+        resource: &EntityUid,
+        resource_ancestors: &[EntityUid],
+    ) -> Arc<PolicySet> {
+        let mut key = format!("{action}|{principal}|{resource}");
+        for uid in principal_ancestors.iter().chain(resource_ancestors) {
+            key.push('|');
+            key.push_str(&uid.to_string());
+        }
+        let mut subsets = self.subsets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = subsets.get(&key) {
+            return Arc::clone(set);
+        }
+        let mut set = PolicySet::new();
+        for (policy, scope) in &self.scoped {
+            if scope.may_match(
+                action,
+                principal,
+                principal_ancestors,
+                resource,
+                resource_ancestors,
+            ) {
+                // Ids are unique within `scoped`, so adding cannot fail; if it somehow did,
+                // fall back to the whole set rather than evaluate a partial one.
+                if set.add(policy.clone()).is_err() {
+                    return Arc::new(self.policies.clone());
+                }
+            }
+        }
+        let set = Arc::new(set);
+        if subsets.len() >= SUBSET_CACHE_LIMIT {
+            subsets.clear();
+        }
+        subsets.insert(key, Arc::clone(&set));
+        set
     }
 
     /// The configuration this snapshot was built with (tool labels, session limits).
@@ -338,9 +397,82 @@ impl PolicySnapshot {
         all
     }
 
+    /// The Cedar schema in force (for tools that validate entities or policies against it).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
     /// The complete schema text used, generated `Arguments` line included.
     pub fn schema_text(&self) -> String {
         schema_text(&self.arguments)
+    }
+}
+
+/// Request shapes whose policy subsets are cached per snapshot.
+pub const SUBSET_CACHE_LIMIT: usize = 4096;
+
+/// The head of a policy, as far as the subset filter uses it.
+#[derive(Debug, Clone)]
+enum UidConstraint {
+    Any,
+    Eq(EntityUid),
+    In(EntityUid),
+}
+
+impl UidConstraint {
+    fn may_match(&self, uid: &EntityUid, ancestors: &[EntityUid]) -> bool {
+        match self {
+            UidConstraint::Any => true,
+            UidConstraint::Eq(want) => want == uid,
+            UidConstraint::In(want) => want == uid || ancestors.contains(want),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct PolicyScope {
+    principal: UidConstraint,
+    /// `None`: any action. The schema declares no action groups, so `action in [..]` is
+    /// membership of the list.
+    actions: Option<Vec<EntityUid>>,
+    resource: UidConstraint,
+}
+
+impl PolicyScope {
+    fn of(policy: &Policy) -> PolicyScope {
+        let principal = match policy.principal_constraint() {
+            PrincipalConstraint::Eq(uid) => UidConstraint::Eq(uid),
+            PrincipalConstraint::In(uid) => UidConstraint::In(uid),
+            _ => UidConstraint::Any,
+        };
+        let resource = match policy.resource_constraint() {
+            ResourceConstraint::Eq(uid) => UidConstraint::Eq(uid),
+            ResourceConstraint::In(uid) => UidConstraint::In(uid),
+            _ => UidConstraint::Any,
+        };
+        let actions = match policy.action_constraint() {
+            ActionConstraint::Eq(uid) => Some(vec![uid]),
+            ActionConstraint::In(uids) => Some(uids),
+            ActionConstraint::Any => None,
+        };
+        PolicyScope {
+            principal,
+            actions,
+            resource,
+        }
+    }
+
+    fn may_match(
+        &self,
+        action: &EntityUid,
+        principal: &EntityUid,
+        principal_ancestors: &[EntityUid],
+        resource: &EntityUid,
+        resource_ancestors: &[EntityUid],
+    ) -> bool {
+        self.actions.as_ref().is_none_or(|a| a.contains(action))
+            && self.principal.may_match(principal, principal_ancestors)
+            && self.resource.may_match(resource, resource_ancestors)
     }
 }
 

@@ -396,3 +396,101 @@ fn injection_in_a_tool_result_makes_destructive_tools_need_approval() {
         "{decision:?}"
     );
 }
+
+/// The engine evaluates only the policies whose head can match; every kind of head must
+/// still reach the requests it names (a filter that dropped a forbid would fail open).
+#[test]
+fn scoped_forbids_reach_the_requests_they_name() {
+    let engine = engine_with(
+        "[agents.bot]\nroles = [\"ops\"]\n[tools.t]\nserver = \"prod\"\n",
+        r#"
+        @id("all") permit(principal, action, resource);
+        @id("by_agent") forbid(principal == Agent::"evil", action == Action::"call_tool", resource);
+        @id("by_config_role") forbid(principal in Role::"ops", action == Action::"call_tool", resource == Tool::"t");
+        @id("by_user_role") forbid(principal in Role::"intern", action in [Action::"call_tool", Action::"list_tools"], resource in Server::"prod");
+        @id("by_server") forbid(principal, action == Action::"send_prompt", resource == Server::"banned");
+        "#,
+    );
+    let who = |agent: Option<&str>, user: Option<&str>, roles: &[&str]| Principal {
+        agent: agent.map(String::from),
+        user: user.map(String::from),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        ..Principal::default()
+    };
+    let decide =
+        |principal: Principal, action: Action, tool: Option<&str>, server: Option<&str>| {
+            let mut request = call("x", json!({}));
+            request.principal = principal;
+            request.action = action;
+            request.tool = tool.map(ToolRef::named);
+            request.server = server.map(String::from);
+            engine.authorize(&request).policy_ids
+        };
+    assert_eq!(
+        decide(
+            who(Some("evil"), None, &[]),
+            Action::CallTool,
+            Some("x"),
+            None
+        ),
+        ["by_agent"]
+    );
+    assert_eq!(
+        decide(
+            who(Some("good"), None, &[]),
+            Action::CallTool,
+            Some("x"),
+            None
+        ),
+        ["all"]
+    );
+    assert_eq!(
+        decide(
+            who(Some("bot"), None, &[]),
+            Action::CallTool,
+            Some("t"),
+            None
+        ),
+        ["by_config_role"]
+    );
+    assert_eq!(
+        decide(
+            who(Some("bot"), None, &[]),
+            Action::CallTool,
+            Some("x"),
+            None
+        ),
+        ["all"]
+    );
+    assert_eq!(
+        decide(
+            who(None, Some("ana"), &["intern"]),
+            Action::ListTools,
+            Some("t"),
+            None
+        ),
+        ["by_user_role"]
+    );
+    assert_eq!(
+        decide(
+            who(None, Some("ana"), &["intern"]),
+            Action::ReceiveToolResult,
+            Some("t"),
+            None
+        ),
+        ["all"]
+    );
+    assert_eq!(
+        decide(
+            who(None, None, &[]),
+            Action::SendPrompt,
+            None,
+            Some("banned")
+        ),
+        ["by_server"]
+    );
+    assert_eq!(
+        decide(who(None, None, &[]), Action::SendPrompt, None, Some("ok")),
+        ["all"]
+    );
+}

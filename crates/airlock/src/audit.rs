@@ -2,7 +2,7 @@
 //! writes (see `airlock_audit`). Read-only: these commands never create or change a log.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use airlock_audit::{AuditKey, AuditReader, AuditRecord, ExportFormat, default_key_file};
 use anyhow::Result;
@@ -17,6 +17,7 @@ Examples:
   airlock audit tail -n 50 --db /var/lib/airlock/audit.db
   airlock audit session 7f3c2a                  one agent session as a timeline
   airlock audit export --format ocsf > audit.ocsf.jsonl
+  airlock audit verify --postgres 'host=db user=auditor dbname=audit' --log gw_eu1 --key gw_eu1.key
 
 Exit codes: 0 success (verify: the chain is intact), 1 verify found tampering (the first bad
 sequence number is printed), 2 usage or input error (no database, not an audit log, bad key).")]
@@ -42,6 +43,29 @@ struct DbArg {
     /// The audit database.
     #[arg(long, value_name = "PATH", default_value = airlock_audit::DEFAULT_PATH)]
     db: PathBuf,
+
+    /// Read a PostgreSQL log instead (fleet mode): a connection string such as
+    /// `host=127.0.0.1 user=airlock dbname=audit`.
+    #[arg(long, value_name = "URL", conflicts_with = "db")]
+    postgres: Option<String>,
+
+    /// The PostgreSQL log name (table prefix) to read.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "airlock_audit",
+        requires = "postgres"
+    )]
+    log: String,
+}
+
+impl DbArg {
+    fn open(&self) -> Result<AuditReader> {
+        Ok(match &self.postgres {
+            Some(url) => AuditReader::open_postgres(url, &self.log)?,
+            None => AuditReader::open(&self.db)?,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -50,8 +74,8 @@ struct VerifyArgs {
     db: DbArg,
 
     /// The audit key file, to authenticate the signed head. Default: `audit.key` next to the
-    /// database; when that is absent the head is only compared, not authenticated, and a
-    /// warning says so.
+    /// database (`./airlock-data/audit.key` with --postgres); when that is absent the head is
+    /// only compared, not authenticated, and a warning says so.
     #[arg(long, value_name = "PATH")]
     key: Option<PathBuf>,
 
@@ -110,12 +134,12 @@ pub fn run(args: AuditArgs) -> Result<Status> {
     match args.command {
         AuditCommand::Verify(args) => verify(args),
         AuditCommand::Tail(args) => {
-            let records = open(&args.db.db)?.tail(args.count)?;
+            let records = args.db.open()?.tail(args.count)?;
             print_records(&records, args.json)?;
             Ok(Status::Clean)
         }
         AuditCommand::Session(args) => {
-            let records = open(&args.db.db)?.session(&args.id)?;
+            let records = args.db.open()?.session(&args.id)?;
             if records.is_empty() {
                 eprintln!("no records for session `{}`", args.id);
             }
@@ -127,7 +151,7 @@ pub fn run(args: AuditArgs) -> Result<Status> {
                 ExportArg::Jsonl => ExportFormat::Jsonl,
                 ExportArg::Ocsf => ExportFormat::Ocsf,
             };
-            let mut reader = open(&args.db.db)?;
+            let mut reader = args.db.open()?;
             let mut stdout = io::stdout().lock();
             airlock_audit::export(&mut reader, format, &mut stdout)?;
             Ok(Status::Clean)
@@ -135,12 +159,8 @@ pub fn run(args: AuditArgs) -> Result<Status> {
     }
 }
 
-fn open(db: &Path) -> Result<AuditReader> {
-    Ok(AuditReader::open(db)?)
-}
-
 fn verify(args: VerifyArgs) -> Result<Status> {
-    let mut reader = open(&args.db.db)?;
+    let mut reader = args.db.open()?;
     let key = match &args.key {
         Some(path) => Some(AuditKey::load(path)?),
         None => {

@@ -268,3 +268,46 @@ fn no_audit_output_ever_shows_a_redacted_secret() {
         tail.stdout
     );
 }
+
+#[test]
+fn verify_and_tail_read_a_postgres_log() {
+    const URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+    let log_name = format!("audit_cli_{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let key = airlock_audit::AuditKey::load_or_create(&dir.path().join("pg.key")).unwrap();
+    let log = AuditLog::open_postgres(URL, &log_name, key, 64).unwrap();
+    for i in 1..=4 {
+        log.append(&entry(i)).unwrap();
+    }
+    drop(log);
+    let verify = audit(
+        dir.path(),
+        &[
+            "verify",
+            "--postgres",
+            URL,
+            "--log",
+            &log_name,
+            "--key",
+            "pg.key",
+        ],
+    );
+    let tail = audit(
+        dir.path(),
+        &["tail", "-n", "1", "--postgres", URL, "--log", &log_name],
+    );
+    let mut client = postgres::Client::connect(URL, postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS {0}_records, {0}_head, {0}_meta",
+            log_name
+        ))
+        .unwrap();
+    assert_eq!(verify.code, 0, "{}", verify.all_output());
+    assert!(
+        verify.stdout.contains("intact: 4 records"),
+        "{}",
+        verify.stdout
+    );
+    assert!(tail.stdout.starts_with("#4 "), "{}", tail.all_output());
+}

@@ -81,7 +81,7 @@ impl Decision {
 
 /// The stronger authentication a `step_up` decision asks for (RFC 9470 `acr_values`,
 /// `max_age`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepUpChallenge {
     /// Acceptable authentication context classes, space-separated in the challenge.

@@ -7,14 +7,17 @@
 //! path, invalid config, malformed input line). An error always wins over findings, so a CI
 //! gate fails closed when part of the input could not be checked.
 
+mod audit;
 mod config;
 mod eval;
 mod input;
 mod jsonl;
 mod output;
+mod policy;
 mod records;
 mod redact;
 mod scan;
+mod serve;
 
 use std::io;
 use std::process::ExitCode;
@@ -45,6 +48,12 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Replace secrets and personal data read from stdin with typed placeholders.
     Redact(redact::RedactArgs),
+    /// Verify, read and export the tamper-evident audit log.
+    Audit(audit::AuditArgs),
+    /// Validate Cedar policies (`check`) and run policy test cases (`test`).
+    Policy(policy::PolicyArgs),
+    /// Serve the HTTP decision API (inspect, authorize) with hot-reloaded policies.
+    Serve(serve::ServeArgs),
 }
 
 /// How a command ended, as the process exit code.
@@ -74,6 +83,9 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Redact(args) => redact::run(args),
+        Command::Policy(args) => policy::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(status) => status.into(),

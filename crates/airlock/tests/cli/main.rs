@@ -10,11 +10,14 @@
 // and clippy does not see helpers of an integration test crate as test code.
 #![allow(clippy::unwrap_used)]
 
+mod audit;
 mod eval;
 mod jsonl;
+mod policy;
 mod redact;
 mod sarif;
 mod scan;
+mod serve;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

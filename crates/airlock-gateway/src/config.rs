@@ -1,0 +1,275 @@
+//! `airlock.toml`: one file for every part of the gateway. Each section is parsed by the crate
+//! that owns it (`[detect]` by airlock-detect, `[policy]` and `[tools]` by airlock-policy,
+//! `[audit]` by airlock-audit, `[identity]` by airlock-identity); this module reads the file,
+//! rejects unknown sections, and validates all sections together so that one run reports every
+//! problem.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use airlock_audit::{AuditConfig, RawAuditConfig};
+use airlock_detect::{RawDetectConfig, Scanner};
+use airlock_identity::{IdentityConfig, RawIdentityConfig};
+use airlock_policy::{PolicyConfig, RawPolicyConfig, RawToolConfig};
+use serde::Deserialize;
+
+/// Where the gateway listens when `[server] listen` is not set: loopback only, so a first run
+/// exposes nothing to the network.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The whole configuration file, as written. Every section is optional: an empty file (or no
+/// file) is the embedded default configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Detector settings (allowlists, thresholds, per-detector options).
+    #[serde(default)]
+    pub detect: RawDetectConfig,
+    /// Policy pack, extra policy folder, session limits, agents' roles.
+    #[serde(default)]
+    pub policy: RawPolicyConfig,
+    /// Tool labels and argument types: `[tools.NAME]`.
+    #[serde(default)]
+    pub tools: BTreeMap<String, RawToolConfig>,
+    /// The audit log.
+    #[serde(default)]
+    pub audit: RawAuditConfig,
+    /// Who may call: API keys, JWT validation.
+    #[serde(default)]
+    pub identity: RawIdentityConfig,
+    /// HTTP listener settings for `airlock serve`.
+    #[serde(default)]
+    pub server: RawServerConfig,
+}
+
+/// `[server]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServerConfig {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Largest request body accepted, in bytes. Default 1 MiB.
+    #[serde(default)]
+    pub max_body_bytes: Option<usize>,
+    /// Longest a request may take before it is answered 503. Default 10 s.
+    #[serde(default)]
+    pub request_timeout_ms: Option<u64>,
+    /// How often the config file and policy folder are checked for changes. Default 1 s;
+    /// 0 turns polling off (SIGHUP still reloads).
+    #[serde(default)]
+    pub reload_interval_ms: Option<u64>,
+}
+
+/// Validated `[server]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Per-request time limit.
+    pub request_timeout: Duration,
+    /// Change-polling interval; `None` when polling is off.
+    pub reload_interval: Option<Duration>,
+}
+
+/// Every validated section, ready to build a [`crate::Gateway`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `[detect]`, checked by building a scanner from it.
+    pub detect: RawDetectConfig,
+    /// `[policy]` with `[tools]` merged in.
+    pub policy: PolicyConfig,
+    /// `[audit]`.
+    pub audit: AuditConfig,
+    /// `[identity]`.
+    pub identity: IdentityConfig,
+    /// `[server]`.
+    pub server: ServerSettings,
+}
+
+/// Everything wrong with a configuration, each problem with its key path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file, when the configuration came from one.
+    pub file: Option<PathBuf>,
+    /// One line per problem: `section.key: what is wrong`.
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.file {
+            Some(file) => write!(f, "invalid config `{}`:", file.display())?,
+            None => write!(f, "invalid config:")?,
+        }
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl RawConfig {
+    /// Reads `path` as TOML. Syntax errors and unknown keys name the file and the line.
+    pub fn read(path: &Path) -> Result<RawConfig, ConfigError> {
+        let fail = |problem: String| ConfigError {
+            file: Some(path.to_owned()),
+            problems: vec![problem],
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|err| fail(format!("cannot read: {err}")))?;
+        toml::from_str(&text).map_err(|err| fail(err.to_string().trim_end().to_owned()))
+    }
+
+    /// Validates every section, collecting all problems.
+    pub fn validate(&self) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+
+        if let Err(err) = Scanner::from_config(&self.detect) {
+            problems.extend(err.problems.iter().map(|p| p.to_string()));
+        }
+
+        let mut policy = self.policy.clone();
+        for (name, tool) in &self.tools {
+            if policy.tools.contains_key(name) {
+                problems.push(format!(
+                    "tools.{name}: also configured as policy.tools.{name}; keep one of them"
+                ));
+            }
+            policy.tools.insert(name.clone(), tool.clone());
+        }
+        let policy = policy
+            .validate()
+            .map_err(|errs| {
+                problems.extend(errs.iter().map(|p| format!("{}: {}", p.path, p.message)));
+            })
+            .ok();
+
+        let audit = self
+            .audit
+            .validate()
+            .map_err(|err| problems.push(format!("audit: {err}")))
+            .ok();
+
+        let identity = self
+            .identity
+            .validate()
+            .map_err(|err| {
+                problems.extend(
+                    err.problems
+                        .iter()
+                        .map(|p| format!("identity.{}: {}", p.path, p.message)),
+                );
+            })
+            .ok();
+
+        let server = self.server.validate(&mut problems);
+
+        match (policy, audit, identity, server) {
+            (Some(policy), Some(audit), Some(identity), Some(server)) if problems.is_empty() => {
+                Ok(Config {
+                    detect: self.detect.clone(),
+                    policy,
+                    audit,
+                    identity,
+                    server,
+                })
+            }
+            _ => Err(ConfigError {
+                file: None,
+                problems,
+            }),
+        }
+    }
+}
+
+impl RawServerConfig {
+    fn validate(&self, problems: &mut Vec<String>) -> Option<ServerSettings> {
+        let before = problems.len();
+        let listen_text = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = listen_text
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                problems.push(format!(
+                    "server.listen: `{listen_text}` is not an address:port such as `{DEFAULT_LISTEN}`"
+                ));
+            })
+            .ok();
+        let max_body_bytes = self.max_body_bytes.unwrap_or(1 << 20);
+        if !(1024..=64 << 20).contains(&max_body_bytes) {
+            problems.push(format!(
+                "server.max_body_bytes: {max_body_bytes} is outside 1024..=67108864"
+            ));
+        }
+        let timeout_ms = self.request_timeout_ms.unwrap_or(10_000);
+        if !(10..=600_000).contains(&timeout_ms) {
+            problems.push(format!(
+                "server.request_timeout_ms: {timeout_ms} is outside 10..=600000"
+            ));
+        }
+        let reload_ms = self.reload_interval_ms.unwrap_or(1_000);
+        if reload_ms != 0 && reload_ms < 50 {
+            problems.push(format!(
+                "server.reload_interval_ms: {reload_ms} is too short (0 turns polling off, else at least 50)"
+            ));
+        }
+        (problems.len() == before).then(|| ServerSettings {
+            listen: listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            max_body_bytes,
+            request_timeout: Duration::from_millis(timeout_ms),
+            reload_interval: (reload_ms != 0).then(|| Duration::from_millis(reload_ms)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_embedded_default() {
+        let raw: RawConfig = toml::from_str("").unwrap();
+        let config = raw.validate().unwrap();
+        assert_eq!(config.server.listen.to_string(), DEFAULT_LISTEN);
+        assert!(config.policy.tools.contains_key("read_file"));
+    }
+
+    #[test]
+    fn unknown_sections_are_rejected() {
+        let err = toml::from_str::<RawConfig>("[detetc]\nx = 1\n").unwrap_err();
+        assert!(err.to_string().contains("detetc"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let raw: RawConfig = toml::from_str(
+            r#"
+            [server]
+            listen = "everywhere"
+            max_body_bytes = 5
+            [detect.detectors.pii]
+            min_score = 2.0
+            [tools.send_email]
+            labels = ["egress"]
+            [policy.tools.send_email]
+            labels = ["egress"]
+            "#,
+        )
+        .unwrap();
+        let err = raw.validate().unwrap_err();
+        let text = err.to_string();
+        for expected in [
+            "server.listen",
+            "server.max_body_bytes",
+            "detect.detectors.pii.min_score",
+            "tools.send_email",
+        ] {
+            assert!(text.contains(expected), "missing {expected} in {text}");
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! airlock's HTTP decision API (`airlock serve`).
+//!
+//! This crate translates HTTP into calls on the shared [`Gateway`] and decisions back into
+//! HTTP: `POST /v1/inspect` (content → findings + decision), `POST /v1/authorize` (tool call →
+//! decision), `GET /openapi.json`, `/healthz`, `/readyz`. It authenticates the caller
+//! (`airlock-identity`), enforces request size and time limits, answers every error with the
+//! same JSON shape (`{"error": {"code", "message"}}`), turns a `step_up` decision into
+//! `401` with an RFC 9470 `WWW-Authenticate` challenge, and reloads configuration and policies
+//! when their files change or on SIGHUP.
+//!
+//! It must not decide anything: every decision comes from the gateway, already audited.
+
+mod api;
+mod error;
+mod reload;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use airlock_gateway::Gateway;
+use axum::serve::ListenerExt as _;
+use tokio::net::TcpListener;
+
+pub use api::{ApiDoc, router};
+pub use error::ApiError;
+pub use reload::spawn_reloader;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Without any way to authenticate callers, the caller names the principal itself; that
+    /// is only acceptable when nobody else can reach the port.
+    #[error(
+        "refusing to listen on {0} without authentication: configure [identity] api_keys or jwt \
+         in airlock.toml, or listen on a loopback address such as 127.0.0.1:8080"
+    )]
+    OpenOnNetwork(SocketAddr),
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server stopped with an I/O error.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Binds the configured address, checking first that an unauthenticated API is not exposed
+/// beyond loopback.
+pub async fn bind(gateway: &Gateway) -> Result<TcpListener, ServeError> {
+    bind_to(gateway, gateway.server_settings().listen).await
+}
+
+/// Like [`bind`], at `address` instead of the configured one.
+pub async fn bind_to(gateway: &Gateway, address: SocketAddr) -> Result<TcpListener, ServeError> {
+    if !gateway.identity_configured() && !address.ip().is_loopback() {
+        return Err(ServeError::OpenOnNetwork(address));
+    }
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind { address, source })
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    gateway: Arc<Gateway>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    // axum does not set TCP_NODELAY: without it a small JSON answer waits ~40 ms for the
+    // client's delayed ACK (Nagle's algorithm).
+    let listener = listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY: {err}");
+        }
+    });
+    axum::serve(listener, router(gateway))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

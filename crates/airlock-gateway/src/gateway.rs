@@ -152,6 +152,9 @@ pub struct Gateway {
     policy: PolicyStore,
     sessions: SessionStore,
     audit: AuditLog,
+    /// The last JWKS document fetched from `jwks_url` (url, document), put back into service
+    /// when a reload builds a new authenticator.
+    fetched_jwks: std::sync::Mutex<Option<(String, String)>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -178,6 +181,7 @@ impl Gateway {
             policy: PolicyStore::new(snapshot),
             sessions,
             audit,
+            fetched_jwks: std::sync::Mutex::new(None),
         })
     }
 
@@ -213,6 +217,18 @@ impl Gateway {
                 live.config.policy.dir.as_deref(),
             )
             .map_err(|problems| fail(problems.iter().map(|p| p.to_string()).collect()))?;
+        // Keys fetched from the same jwks_url stay in service across the reload.
+        let fetched = self
+            .fetched_jwks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let (Some((url, document)), Some((configured, _))) =
+            (fetched, live.authenticator.jwks_url())
+            && url == configured
+        {
+            let _ = live.authenticator.install_jwks(&document, &url);
+        }
         self.live.store(Arc::new(live));
         Ok(notes)
     }
@@ -259,6 +275,35 @@ impl Gateway {
             .config()
             .api_key_header
             .clone()
+    }
+
+    /// The JWKS URL to fetch and how often, when `[identity.jwt] jwks_url` is configured.
+    pub fn jwks_url(&self) -> Option<(String, u64)> {
+        let live = self.live.load();
+        live.authenticator
+            .jwks_url()
+            .map(|(url, every)| (url.to_owned(), every))
+    }
+
+    /// Puts a JWKS document fetched from `url` into service (checked like a `jwks_file`; on
+    /// failure the keys in service stay). Returns a summary of the keys loaded.
+    pub fn install_jwks(&self, url: &str, document: &str) -> Result<String, String> {
+        let live = self.live.load();
+        let report = live
+            .authenticator
+            .install_jwks(document, url)
+            .map_err(|err| err.to_string())?;
+        *self
+            .fetched_jwks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((url.to_owned(), document.to_owned()));
+        Ok(format!(
+            "{} key(s) in service ({}); {} skipped",
+            report.loaded.len(),
+            report.loaded.join(", "),
+            report.skipped.len()
+        ))
     }
 
     /// The principal the credentials stand for.

@@ -55,6 +55,17 @@ impl Authenticator {
         })
     }
 
+    /// The JWKS URL and refresh interval, when keys come from `jwks_url`.
+    pub fn jwks_url(&self) -> Option<(&str, u64)> {
+        match self.config.jwt.as_ref()?.jwks.as_ref()? {
+            JwksSource::Url {
+                url,
+                refresh_seconds,
+            } => Some((url.as_str(), *refresh_seconds)),
+            JwksSource::File(_) => None,
+        }
+    }
+
     /// The configuration this authenticator enforces (e.g. for `api_key_header`).
     pub fn config(&self) -> &IdentityConfig {
         &self.config
@@ -67,12 +78,13 @@ impl Authenticator {
     }
 
     /// Re-reads the JWKS file, for when the identity provider rotates keys. On failure the
-    /// keys already in service stay in service and the error says why.
+    /// keys already in service stay in service and the error says why. (A `jwks_url` is
+    /// refetched by the server, which calls [`Authenticator::install_jwks`].)
     pub fn reload(&self) -> Result<KeyReport, KeyError> {
         let Some(jwt) = &self.config.jwt else {
             return Ok(KeyReport::default());
         };
-        let Some(source) = &jwt.jwks else {
+        let Some(source @ JwksSource::File(_)) = &jwt.jwks else {
             return Ok(KeyReport::default());
         };
         let (keys, report) = load_keys(source, jwt)?;
@@ -163,6 +175,8 @@ impl Authenticator {
 fn load_keys(source: &JwksSource, jwt: &JwtConfig) -> Result<(KeySet, KeyReport), KeyError> {
     match source {
         JwksSource::File(path) => KeySet::load(path, &jwt.algorithms),
+        // Fetched by the server and installed with `install_jwks`; none until then.
+        JwksSource::Url { .. } => Ok((KeySet::default(), KeyReport::default())),
     }
 }
 

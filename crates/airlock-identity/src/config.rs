@@ -109,9 +109,13 @@ pub struct RawJwtConfig {
     /// A JWKS document on disk, read at start-up and on `reload()`.
     #[serde(default)]
     pub jwks_file: Option<PathBuf>,
-    /// A JWKS URL. Not supported yet: validation refuses it.
+    /// A JWKS URL (`https://`, or `http://` on a loopback host only), fetched by the server at
+    /// start-up, every `jwks_refresh_seconds`, and when a token names an unknown `kid`.
     #[serde(default)]
     pub jwks_url: Option<String>,
+    /// How often `jwks_url` is fetched again, seconds. Default 300, from 10 to 86400.
+    #[serde(default)]
+    pub jwks_refresh_seconds: Option<u64>,
     /// Accepted `alg` values. Default `RS256`, `ES256`, `EdDSA`. `none` is always refused;
     /// `HS*` only together with a shared secret.
     #[serde(default)]
@@ -202,6 +206,14 @@ impl fmt::Debug for ApiKeyEntry {
 pub enum JwksSource {
     /// A file read at construction and on every `reload()`.
     File(PathBuf),
+    /// A URL the server fetches and hands to [`crate::Authenticator::install_jwks`]; until the
+    /// first fetch succeeds no token verifies (fail closed).
+    Url {
+        /// `https://…` (or `http://` on loopback).
+        url: String,
+        /// Seconds between fetches.
+        refresh_seconds: u64,
+    },
 }
 
 /// Where the HMAC secret for `HS*` tokens comes from.
@@ -572,13 +584,39 @@ fn validate_jwt(raw: &RawJwtConfig, problems: &mut Vec<ConfigProblem>) -> Option
     }
 
     let jwks = match (&raw.jwks_file, &raw.jwks_url) {
-        (_, Some(_)) => {
+        (Some(_), Some(_)) => {
             problems.push(ConfigProblem::new(
                 "identity.jwt.jwks_url",
-                "not supported yet: download the JWKS (e.g. `curl -o jwks.json <url>`) and set \
-                 jwks_file, then call reload when the identity provider rotates keys",
+                "set together with jwks_file; keep one of them",
             ));
             None
+        }
+        (None, Some(url)) => {
+            let refresh_seconds = raw.jwks_refresh_seconds.unwrap_or(300);
+            if !(10..=86_400).contains(&refresh_seconds) {
+                problems.push(ConfigProblem::new(
+                    "identity.jwt.jwks_refresh_seconds",
+                    format!("{refresh_seconds} is outside 10..=86400"),
+                ));
+            }
+            match check_jwks_url(url) {
+                Ok(()) if wants_public_keys => Some(JwksSource::Url {
+                    url: url.clone(),
+                    refresh_seconds,
+                }),
+                Ok(()) => {
+                    problems.push(ConfigProblem::new(
+                        "identity.jwt.jwks_url",
+                        "set, but identity.jwt.algorithms allows no public-key algorithm (RS*, \
+                         PS*, ES*, EdDSA); add one or remove jwks_url",
+                    ));
+                    None
+                }
+                Err(message) => {
+                    problems.push(ConfigProblem::new("identity.jwt.jwks_url", message));
+                    None
+                }
+            }
         }
         (Some(_), None) if !wants_public_keys => {
             problems.push(ConfigProblem::new(
@@ -593,7 +631,7 @@ fn validate_jwt(raw: &RawJwtConfig, problems: &mut Vec<ConfigProblem>) -> Option
             if wants_public_keys {
                 problems.push(ConfigProblem::new(
                     "identity.jwt.jwks_file",
-                    "missing; set jwks_file to your identity provider's JWKS document",
+                    "missing; set jwks_url or jwks_file to your identity provider's JWKS",
                 ));
             }
             None
@@ -656,4 +694,53 @@ fn validate_jwt(raw: &RawJwtConfig, problems: &mut Vec<ConfigProblem>) -> Option
         agent_claims,
         shared_secret,
     })
+}
+
+/// Keys must come over TLS; plain HTTP only from this machine (a sidecar, a test IdP).
+fn check_jwks_url(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("`{url}` is not an absolute URL"))?;
+    let host = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .rsplit_once('@')
+        .map_or_else(
+            || rest.split(['/', '?', '#']).next().unwrap_or_default(),
+            |(_, h)| h,
+        );
+    let host_only = if host.starts_with('[') {
+        host.split(']').next().map(|h| &h[1..]).unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    if host_only.is_empty() {
+        return Err(format!("`{url}` has no host"));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if matches!(host_only, "localhost" | "127.0.0.1" | "::1") => Ok(()),
+        "http" => Err(format!(
+            "`{url}`: keys must be fetched over https (plain http only from localhost)"
+        )),
+        other => Err(format!("`{url}`: unsupported scheme `{other}`; use https")),
+    }
+}
+
+#[cfg(test)]
+mod jwks_url_tests {
+    use super::check_jwks_url;
+
+    #[test]
+    fn jwks_urls_must_be_https_except_on_loopback() {
+        assert!(check_jwks_url("https://idp.example.com/.well-known/jwks.json").is_ok());
+        assert!(check_jwks_url("http://127.0.0.1:8081/jwks").is_ok());
+        assert!(check_jwks_url("http://localhost/jwks").is_ok());
+        assert!(check_jwks_url("http://[::1]:9000/jwks").is_ok());
+        assert!(check_jwks_url("http://idp.example.com/jwks").is_err());
+        assert!(check_jwks_url("http://127.0.0.1.evil.example/jwks").is_err());
+        assert!(check_jwks_url("ftp://idp.example.com/jwks").is_err());
+        assert!(check_jwks_url("idp.example.com/jwks").is_err());
+    }
 }

@@ -15,8 +15,9 @@
 //! [`AuthError::http_status`] and [`AuthError::www_authenticate`]), and must never log, store
 //! or echo a key or token: errors say what failed, not what was sent.
 //!
-//! Not supported yet: fetching a JWKS from a URL (`jwks_url` fails validation; download the
-//! document to `jwks_file` and call [`Authenticator::reload`] on rotation). The seam for a
+//! A JWKS comes from `jwks_file` (read here, again on [`Authenticator::reload`]) or from
+//! `jwks_url`, which this crate does not fetch — it does no network I/O: the server fetches
+//! the document and hands it to [`Authenticator::install_jwks`], which checks it the same way. The seam for a
 //! fetcher in the async server is [`Authenticator::install_jwks`]: this crate stays free of an
 //! HTTP client and an async runtime.
 //!

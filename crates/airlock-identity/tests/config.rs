@@ -68,7 +68,7 @@ hash = "sha256:9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
 agent = ""
 
 [jwt]
-jwks_url = "https://idp.example/jwks"
+jwks_url = "http://idp.example/jwks"
 algorithms = ["RS256", "none", "HS256", "XY999"]
 leeway_seconds = 3600
 roles_claim = ""
@@ -87,7 +87,7 @@ agent_claims = []
         "identity.jwt.algorithms[1]: `none` is never accepted",
         "identity.jwt.algorithms[3]: unknown algorithm `XY999`",
         "identity.jwt.algorithms: HS256/HS384/HS512 need a shared secret",
-        "identity.jwt.jwks_url: not supported yet",
+        "identity.jwt.jwks_url: `http://idp.example/jwks`: keys must be fetched over https",
         "identity.jwt.leeway_seconds: 3600 is more than 300",
         "identity.jwt.roles_claim:",
         "identity.jwt.agent_claims: empty",
@@ -110,12 +110,26 @@ agent_claims = []
 }
 
 #[test]
-fn jwks_url_is_refused_as_not_supported_yet() {
-    let found = problems(&format!(
-        "[jwt]\nissuer = \"{ISSUER}\"\naudience = \"{AUDIENCE}\"\njwks_url = \"https://idp.example/jwks\"\n"
+fn an_https_jwks_url_is_accepted_with_its_refresh_interval() {
+    let raw: RawIdentityConfig = toml::from_str(&format!(
+        "[jwt]\nissuer = \"{ISSUER}\"\naudience = \"{AUDIENCE}\"\n\
+         jwks_url = \"https://idp.example/jwks\"\njwks_refresh_seconds = 60\n"
+    ))
+    .unwrap();
+    let config = raw.validate().unwrap();
+    assert_eq!(
+        config.jwt.unwrap().jwks,
+        Some(JwksSource::Url {
+            url: "https://idp.example/jwks".into(),
+            refresh_seconds: 60
+        })
+    );
+    let both = problems(&format!(
+        "[jwt]\nissuer = \"{ISSUER}\"\naudience = \"{AUDIENCE}\"\n\
+         jwks_url = \"https://idp.example/jwks\"\njwks_file = \"k.json\"\n"
     ));
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].contains("not supported yet"), "{found:?}");
+    assert_eq!(both.len(), 1, "{both:?}");
+    assert!(both[0].contains("keep one of them"), "{both:?}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use airlock_core::{Decision, Event, Outcome, Principal};
 use airlock_gateway::{AuthorizeRequest, Gateway, InspectRequest};
-use airlock_identity::{Credentials, step_up_www_authenticate};
+use airlock_identity::{AuthError, Credentials, TokenError, step_up_www_authenticate};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -19,6 +19,27 @@ use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ApiError;
+use crate::jwks::JwksFetcher;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct ServerState {
+    gateway: Arc<Gateway>,
+    jwks: Option<Arc<JwksFetcher>>,
+}
+
+impl ServerState {
+    /// The state for `gateway`, with a JWKS fetcher when `jwks_url` is configured.
+    pub fn new(gateway: Arc<Gateway>) -> Arc<ServerState> {
+        let jwks = JwksFetcher::new(Arc::clone(&gateway));
+        Arc::new(ServerState { gateway, jwks })
+    }
+
+    /// The JWKS fetcher, when keys come from a URL.
+    pub fn jwks(&self) -> Option<&Arc<JwksFetcher>> {
+        self.jwks.as_ref()
+    }
+}
 
 /// The OpenAPI description served at `/openapi.json`.
 #[derive(Debug, OpenApi)]
@@ -98,9 +119,9 @@ pub struct ErrorDetail {
     message: String,
 }
 
-/// The API's routes over `gateway`.
-pub fn router(gateway: Arc<Gateway>) -> Router {
-    let limit = gateway.server_settings().max_body_bytes;
+/// The API's routes over `state`.
+pub fn router(state: Arc<ServerState>) -> Router {
+    let limit = state.gateway.server_settings().max_body_bytes;
     Router::new()
         .route("/v1/inspect", post(inspect))
         .route("/v1/authorize", post(authorize))
@@ -110,7 +131,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(gateway)
+        .with_state(state)
 }
 
 /// Inspect content: run the detectors, decide, update the session, audit.
@@ -127,20 +148,21 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
     )
 )]
 async fn inspect(
-    State(gateway): State<Arc<Gateway>>,
+    State(state): State<Arc<ServerState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
+        let gateway = &state.gateway;
         let body: InspectBody = parse_body(body)?;
-        let principal = resolve_principal(&gateway, &headers, body.principal)?;
+        let principal = resolve_principal(&state, &headers, body.principal).await?;
         let request = InspectRequest {
             session: body.session,
             event: body.event,
             tool: body.tool,
             call_id: body.call_id,
         };
-        let outcome = with_timeout(&gateway, gateway.inspect(&principal, &request)).await?;
+        let outcome = with_timeout(gateway, gateway.inspect(&principal, &request)).await?;
         let tool = request.tool.as_deref().or(request.event.source.as_deref());
         log_decision("inspect", &principal, tool, &outcome.decision);
         Ok::<_, ApiError>(decision_response(
@@ -166,20 +188,21 @@ async fn inspect(
     )
 )]
 async fn authorize(
-    State(gateway): State<Arc<Gateway>>,
+    State(state): State<Arc<ServerState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
+        let gateway = &state.gateway;
         let body: AuthorizeBody = parse_body(body)?;
-        let principal = resolve_principal(&gateway, &headers, body.principal)?;
+        let principal = resolve_principal(&state, &headers, body.principal).await?;
         let request = AuthorizeRequest {
             session: body.session,
             tool: body.tool,
             server: body.server,
             arguments: body.arguments,
         };
-        let outcome = with_timeout(&gateway, gateway.authorize(&principal, &request)).await?;
+        let outcome = with_timeout(gateway, gateway.authorize(&principal, &request)).await?;
         log_decision(
             "authorize",
             &principal,
@@ -210,7 +233,8 @@ async fn healthz() -> Response {
         (status = 503, description = "Not ready", body = ErrorBody),
     )
 )]
-async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
+    let gateway = &state.gateway;
     let policies = gateway.policy_snapshot().policies().len();
     match gateway.audit_log().reader() {
         Ok(_) => axum::Json(json!({"status": "ready", "policies": policies})).into_response(),
@@ -264,11 +288,12 @@ fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Resul
 
 /// The principal: from the credentials when the server has `[identity]`; from the body only
 /// when it has none (the server then listens on loopback only, see [`crate::bind`]).
-fn resolve_principal(
-    gateway: &Gateway,
+async fn resolve_principal(
+    state: &ServerState,
     headers: &HeaderMap,
     from_body: Option<Principal>,
 ) -> Result<Principal, ApiError> {
+    let gateway = &state.gateway;
     let key_header = gateway.api_key_header();
     let credentials = Credentials::from_headers(
         headers
@@ -288,7 +313,17 @@ fn resolve_principal(
             "`principal` comes from your credentials on this server; remove it from the body",
         ));
     }
-    Ok(gateway.authenticate(&credentials)?)
+    match gateway.authenticate(&credentials) {
+        // A key id not in service usually means the identity provider rotated its keys:
+        // refetch (rate-limited) and try once more.
+        Err(AuthError::InvalidToken(TokenError::UnknownKid)) => match state.jwks() {
+            Some(fetcher) if fetcher.fetch_if_due().await => {
+                Ok(gateway.authenticate(&credentials)?)
+            }
+            _ => Err(AuthError::InvalidToken(TokenError::UnknownKid).into()),
+        },
+        result => Ok(result?),
+    }
 }
 
 async fn with_timeout<T>(

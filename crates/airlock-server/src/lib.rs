@@ -6,12 +6,14 @@
 //! (`airlock-identity`), enforces request size and time limits, answers every error with the
 //! same JSON shape (`{"error": {"code", "message"}}`), turns a `step_up` decision into
 //! `401` with an RFC 9470 `WWW-Authenticate` challenge, and reloads configuration and policies
-//! when their files change or on SIGHUP.
+//! when their files change or on SIGHUP. It also fetches `[identity.jwt] jwks_url` (the
+//! identity crate does no network I/O).
 //!
 //! It must not decide anything: every decision comes from the gateway, already audited.
 
 mod api;
 mod error;
+mod jwks;
 mod reload;
 
 use std::future::Future;
@@ -22,8 +24,9 @@ use airlock_gateway::Gateway;
 use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
-pub use api::{ApiDoc, router};
+pub use api::{ApiDoc, ServerState, router};
 pub use error::ApiError;
+pub use jwks::JwksFetcher;
 pub use reload::spawn_reloader;
 
 /// Why the server could not start.
@@ -78,7 +81,11 @@ pub async fn serve(
             tracing::warn!("cannot set TCP_NODELAY: {err}");
         }
     });
-    axum::serve(listener, router(gateway))
+    let state = ServerState::new(gateway);
+    if let Some(fetcher) = state.jwks() {
+        fetcher.spawn_refresher();
+    }
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())

@@ -657,3 +657,98 @@ fn a_customer_email_read_from_crm_cannot_be_posted_out_but_unrelated_text_can_be
     assert_eq!(benign.outcome(), "require_approval", "{:?}", benign.body);
     assert!(benign.body["data_flows"].as_array().unwrap().is_empty());
 }
+
+/// Serves `document` (swappable) at `http://127.0.0.1:PORT/jwks`, like an identity provider.
+fn jwks_server(document: std::sync::Arc<std::sync::Mutex<String>>) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let body = document.lock().unwrap().clone();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    address
+}
+
+#[test]
+fn keys_come_from_a_jwks_url_and_a_rotated_key_is_fetched_when_a_token_names_it() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../airlock-identity/tests/fixtures");
+    let read = |name: &str| std::fs::read_to_string(fixtures.join(name)).unwrap();
+    let document = std::sync::Arc::new(std::sync::Mutex::new(read("test-only-jwks.json")));
+    let idp = jwks_server(std::sync::Arc::clone(&document));
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("airlock.toml"),
+        format!(
+            "[identity.jwt]\nissuer = \"https://idp.test\"\naudience = \"airlock\"\n\
+             jwks_url = \"http://{idp}/jwks\"\njwks_refresh_seconds = 10\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &["--config", "airlock.toml"]);
+    server.wait_for_log("JWKS fetched");
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = |pem: &str, kid: &str| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(read(pem).as_bytes()).unwrap();
+        let claims = json!({"iss": "https://idp.test", "aud": "airlock", "sub": "alice",
+                            "client_id": "coder", "exp": now + 600, "iat": now});
+        format!(
+            "Bearer {}",
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        )
+    };
+    let call = json!({"tool": "read_file", "arguments": {"path": "README.md"}}).to_string();
+    let send = |authorization: &str| {
+        server.request(
+            "POST",
+            "/v1/authorize",
+            &[("authorization", authorization)],
+            Some(call.as_bytes()),
+        )
+    };
+
+    let current = send(&token("test-only-rsa.pem", "test-rsa"));
+    assert_eq!(
+        (current.status, current.outcome()),
+        (200, "allow"),
+        "{:?}",
+        current.body
+    );
+
+    // The IdP rotates its key. A token with the new kid makes airlock refetch (once the
+    // rate limit allows: a quarter of the 10 s refresh) and then verifies.
+    let rotated = token("test-only-rsa-rotated.pem", "test-rsa-rotated");
+    *document.lock().unwrap() = read("test-only-jwks-rotated.json");
+    std::thread::sleep(Duration::from_millis(2_600));
+    let after = send(&rotated);
+    assert_eq!(
+        (after.status, after.outcome()),
+        (200, "allow"),
+        "{:?}",
+        after.body
+    );
+
+    // A made-up kid right after is refused without another fetch.
+    let unknown = send(&token("test-only-rsa.pem", "made-up-kid"));
+    assert_eq!(unknown.status, 401);
+    assert_eq!(unknown.body["error"]["code"], "unauthenticated");
+}

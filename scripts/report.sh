@@ -30,3 +30,8 @@ cargo bench --locked -p airlock-detect --bench latency | tee "$out/latency.md"
 
 echo "== criterion throughput (1 KB / 4 KB / 64 KB)"
 cargo bench --locked -p airlock-detect --bench throughput -- --noplot 2>&1 | tee "$out/throughput.txt"
+
+echo "== policy evaluation, audit append, HTTP authorize round trip"
+cargo bench --locked -p airlock-policy --bench authorize 2>&1 | tee "$out/policy-authorize.txt"
+cargo bench --locked -p airlock-audit --bench append 2>&1 | tee "$out/audit-append.txt"
+cargo bench --locked -p airlock-server --bench http_authorize | tee "$out/http-authorize.md"

@@ -25,9 +25,26 @@ pub struct RawAuditConfig {
     /// Most records one group commit writes; default 1024.
     #[serde(default)]
     pub max_batch: Option<usize>,
+    /// What an acknowledged record must survive: `power_loss` (default; SQLite
+    /// `synchronous=FULL`, an fsync per group commit) or `process_crash` (`synchronous=NORMAL`
+    /// in WAL mode: survives a killed process, not a power cut or kernel crash; far lower
+    /// latency on slow disks). SQLite only.
+    #[serde(default)]
+    pub durability: Option<String>,
     /// Write to PostgreSQL instead of SQLite (fleets): `path` is then unused.
     #[serde(default)]
     pub postgres: Option<RawPostgresConfig>,
+}
+
+/// What an acknowledged SQLite append survives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Power loss and kernel crashes too: the WAL is fsynced at every commit.
+    #[default]
+    PowerLoss,
+    /// A killed or crashed airlock process, but not a power cut: commits reach the OS, the
+    /// WAL is fsynced at checkpoints.
+    ProcessCrash,
 }
 
 /// `[audit.postgres]` as written.
@@ -68,6 +85,8 @@ pub struct AuditConfig {
     pub key_file: PathBuf,
     /// Most records per group commit (1 to 65536).
     pub max_batch: usize,
+    /// What an acknowledged SQLite append survives.
+    pub durability: Durability,
     /// PostgreSQL instead of SQLite, when set.
     pub postgres: Option<PostgresConfig>,
 }
@@ -86,6 +105,7 @@ impl AuditConfig {
             key_file: default_key_file(&path),
             path,
             max_batch: DEFAULT_MAX_BATCH,
+            durability: Durability::PowerLoss,
             postgres: None,
         }
     }
@@ -125,6 +145,16 @@ impl RawAuditConfig {
         if self.key_file.is_some() && self.key_file == Some(path.clone()) {
             problems.push("audit.key_file: must not be the database file".to_owned());
         }
+        let durability = match self.durability.as_deref() {
+            None | Some("power_loss") => Durability::PowerLoss,
+            Some("process_crash") => Durability::ProcessCrash,
+            Some(other) => {
+                problems.push(format!(
+                    "audit.durability: unknown value `{other}`; use `power_loss` or `process_crash`"
+                ));
+                Durability::PowerLoss
+            }
+        };
         let postgres = self.postgres.as_ref().map(|raw| {
             let url = raw.url.clone().unwrap_or_default();
             if url.trim().is_empty() {
@@ -149,6 +179,7 @@ impl RawAuditConfig {
                 .unwrap_or_else(|| default_key_file(&path)),
             path,
             max_batch,
+            durability,
             postgres,
         })
     }
@@ -157,6 +188,29 @@ impl RawAuditConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durability_defaults_to_power_loss_and_names_a_typo() {
+        let default = RawAuditConfig::default().validate().unwrap();
+        assert_eq!(default.durability, Durability::PowerLoss);
+        let fast = RawAuditConfig {
+            durability: Some("process_crash".into()),
+            ..RawAuditConfig::default()
+        };
+        assert_eq!(
+            fast.validate().unwrap().durability,
+            Durability::ProcessCrash
+        );
+        let typo = RawAuditConfig {
+            durability: Some("fast".into()),
+            ..RawAuditConfig::default()
+        };
+        let err = typo.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("audit.durability: unknown value `fast`"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn defaults_put_the_log_and_its_key_under_airlock_data() {

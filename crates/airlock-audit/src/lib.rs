@@ -82,7 +82,7 @@ mod time;
 mod verify;
 
 pub use canonical::to_canonical_json;
-pub use config::{AuditConfig, DEFAULT_PATH, RawAuditConfig, default_key_file};
+pub use config::{AuditConfig, DEFAULT_PATH, Durability, RawAuditConfig, default_key_file};
 pub use error::AuditError;
 pub use export::{ExportFormat, export, to_ocsf};
 pub use key::AuditKey;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 
-use crate::config::AuditConfig;
+use crate::config::{AuditConfig, Durability};
 use crate::pg_store::PostgresStore;
 use crate::record::{AuditEntry, AuditRecord, GENESIS_HASH, PendingRecord, StoredRecord};
 use crate::sqlite::SqliteStore;
@@ -100,7 +100,7 @@ impl AuditLog {
             Some(postgres) => {
                 AuditLog::open_postgres(&postgres.url, &postgres.log, key, config.max_batch)
             }
-            None => AuditLog::open_with_key(&config.path, key, config.max_batch),
+            None => AuditLog::open_sqlite(&config.path, key, config.max_batch, config.durability),
         }
     }
 
@@ -124,13 +124,24 @@ impl AuditLog {
         )
     }
 
-    /// Opens the SQLite log at `path` with a key the caller holds (e.g. from a secret store).
+    /// Opens the SQLite log at `path` with a key the caller holds (e.g. from a secret store),
+    /// durable against power loss.
     pub fn open_with_key(
         path: &Path,
         key: AuditKey,
         max_batch: usize,
     ) -> Result<AuditLog, AuditError> {
-        let store = SqliteStore::open(path, &key.id())?;
+        AuditLog::open_sqlite(path, key, max_batch, Durability::PowerLoss)
+    }
+
+    /// Opens the SQLite log at `path` with a key the caller holds and a chosen durability.
+    pub fn open_sqlite(
+        path: &Path,
+        key: AuditKey,
+        max_batch: usize,
+        durability: Durability,
+    ) -> Result<AuditLog, AuditError> {
+        let store = SqliteStore::open_with(path, &key.id(), durability)?;
         let reader_path: PathBuf = path.to_owned();
         AuditLog::start(
             Box::new(store),

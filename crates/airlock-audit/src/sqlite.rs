@@ -1,4 +1,5 @@
-//! The SQLite store: one file in WAL mode with `synchronous=FULL`, so a committed transaction
+//! The SQLite store: one file in WAL mode with `synchronous=FULL` (or NORMAL when configured
+//! for process-crash durability only), so a committed transaction
 //! has been fsynced to the WAL before `COMMIT` returns. Group commit amortises that fsync over
 //! every record in the batch.
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::AuditError;
+use crate::config::Durability;
 use crate::record::StoredRecord;
 use crate::store::{AuditStore, SignedHead};
 
@@ -59,6 +61,15 @@ impl SqliteStore {
     /// when absent. A new log records `key_id`; an existing one must have been created with
     /// the same key.
     pub fn open(path: &Path, key_id: &str) -> Result<SqliteStore, AuditError> {
+        SqliteStore::open_with(path, key_id, Durability::PowerLoss)
+    }
+
+    /// [`SqliteStore::open`] with a chosen durability.
+    pub fn open_with(
+        path: &Path,
+        key_id: &str,
+        durability: Durability,
+    ) -> Result<SqliteStore, AuditError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| AuditError::Io {
                 action: "create directory",
@@ -71,7 +82,7 @@ impl SqliteStore {
             path: path.to_owned(),
             conn,
         };
-        store.configure(true)?;
+        store.configure(Some(durability))?;
         store.initialise(key_id)?;
         let stored = store.key_id()?;
         if stored != key_id {
@@ -100,7 +111,7 @@ impl SqliteStore {
             path: path.to_owned(),
             conn,
         };
-        store.configure(false)?;
+        store.configure(None)?;
         store.check_format()?;
         Ok(store)
     }
@@ -125,11 +136,12 @@ impl SqliteStore {
         }
     }
 
-    fn configure(&mut self, writer: bool) -> Result<(), AuditError> {
+    /// `writer`: the durability of a writing connection; `None` for a reader.
+    fn configure(&mut self, writer: Option<Durability>) -> Result<(), AuditError> {
         self.conn
             .busy_timeout(Duration::from_secs(10))
             .map_err(AuditError::sqlite("setting the busy timeout"))?;
-        if writer {
+        if let Some(durability) = writer {
             let mode: String = self
                 .conn
                 .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
@@ -138,10 +150,15 @@ impl SqliteStore {
                 return Err(self.not_audit(format!("cannot use WAL mode (journal mode {mode})")));
             }
             // FULL: the WAL is fsynced at every commit, so an acknowledged append survives
-            // power loss, not only a process crash (NORMAL would only promise the latter).
+            // power loss. NORMAL (in WAL mode) hands each commit to the OS and fsyncs at
+            // checkpoints: it survives a killed process, not a power cut.
+            let level = match durability {
+                Durability::PowerLoss => "FULL",
+                Durability::ProcessCrash => "NORMAL",
+            };
             self.conn
-                .pragma_update(None, "synchronous", "FULL")
-                .map_err(AuditError::sqlite("setting synchronous=FULL"))?;
+                .pragma_update(None, "synchronous", level)
+                .map_err(AuditError::sqlite("setting the synchronous level"))?;
         }
         Ok(())
     }
@@ -411,4 +428,27 @@ fn read_head(conn: &Connection) -> Result<Option<SignedHead>, AuditError> {
         hash,
         mac,
     }))
+}
+
+#[cfg(test)]
+mod durability_tests {
+    use super::*;
+
+    fn synchronous_level(store: &SqliteStore) -> i64 {
+        store
+            .conn
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn power_loss_durability_fsyncs_every_commit_and_process_crash_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = SqliteStore::open(&dir.path().join("a.db"), "k").unwrap();
+        assert_eq!(synchronous_level(&full), 2, "FULL");
+        let normal =
+            SqliteStore::open_with(&dir.path().join("b.db"), "k", Durability::ProcessCrash)
+                .unwrap();
+        assert_eq!(synchronous_level(&normal), 1, "NORMAL");
+    }
 }

@@ -1,7 +1,8 @@
 //! `POST /v1/authorize` latency: in-process `Gateway::authorize` and the HTTP round trip on
 //! loopback at a fixed offered load (default 1,000 requests/s), side by side in one run, with
 //! the built-in policy pack and a real SQLite audit log (every answer waits for its durable
-//! audit record). Prints a markdown table for docs/BENCHMARKS.md.
+//! audit record), once per `[audit] durability` level. Prints a markdown table for
+//! docs/BENCHMARKS.md.
 //!
 //! Run: `cargo bench -p airlock-server --bench http_authorize [-- RPS SECONDS]`.
 
@@ -20,10 +21,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn row(name: &str, mut times: Vec<Duration>) {
+fn row(durability: &str, name: &str, mut times: Vec<Duration>) {
     times.sort();
     println!(
-        "| {name} | {} | {:.0} µs | {:.0} µs | {:.0} µs |",
+        "| {durability} | {name} | {} | {:.0} µs | {:.0} µs | {:.0} µs |",
         times.len(),
         percentile(&times, 0.50).as_secs_f64() * 1e6,
         percentile(&times, 0.99).as_secs_f64() * 1e6,
@@ -72,12 +73,32 @@ fn main() {
     let rps = numbers.first().copied().unwrap_or(1_000);
     let seconds = numbers.get(1).copied().unwrap_or(5);
 
+    println!("| audit durability | path | requests | p50 | p99 | p99.9 |");
+    println!("|---|---|---:|---:|---:|---:|");
+    for durability in ["power_loss", "process_crash"] {
+        let (in_process, over_http) = measure(durability, rps, seconds);
+        row(
+            durability,
+            "in-process `Gateway::authorize` (sequential)",
+            in_process,
+        );
+        row(
+            durability,
+            &format!("HTTP round trip at {rps} req/s offered"),
+            over_http,
+        );
+    }
+}
+
+/// Both measurements with the audit log at `durability`.
+fn measure(durability: &str, rps: u64, seconds: u64) -> (Vec<Duration>, Vec<Duration>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("airlock.toml");
     std::fs::write(
         &config,
         format!(
-            "[audit]\npath = \"{}\"\n[tools.send_report]\nlabels = [\"egress\"]\n",
+            "[audit]\npath = \"{}\"\ndurability = \"{durability}\"\n\
+             [tools.send_report]\nlabels = [\"egress\"]\n",
             dir.path().join("audit.db").display()
         ),
     )
@@ -159,11 +180,5 @@ fn main() {
         .flat_map(|client| client.join().expect("client"))
         .collect();
 
-    println!("| path | requests | p50 | p99 | p99.9 |");
-    println!("|---|---:|---:|---:|---:|");
-    row("in-process `Gateway::authorize` (sequential)", in_process);
-    row(
-        &format!("HTTP round trip at {rps} req/s offered"),
-        over_http,
-    );
+    (in_process, over_http)
 }

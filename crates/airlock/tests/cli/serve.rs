@@ -513,8 +513,24 @@ fn policies_reload_on_change_and_a_bad_reload_keeps_the_previous_ones() {
 
 #[test]
 fn acknowledged_decisions_survive_kill_9_and_the_chain_verifies() {
+    kill_9_during_load(None);
+}
+
+#[test]
+fn with_process_crash_durability_acknowledged_decisions_still_survive_kill_9() {
+    kill_9_during_load(Some("process_crash"));
+}
+
+/// Sends decisions from four clients, kills the server with SIGKILL mid-load, and checks that
+/// every acknowledged decision is in the log, the chain verifies, and a restart continues it.
+fn kill_9_during_load(durability: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let config = match durability {
+        Some(level) => format!("[audit]\ndurability = \"{level}\"\n"),
+        None => String::new(),
+    };
+    std::fs::write(dir.path().join("airlock.toml"), config).unwrap();
+    let server = Server::start(dir.path(), &["--config", "airlock.toml"]);
     let address = server.address;
 
     // Four clients send decisions until the server dies; each remembers what was acknowledged.
@@ -602,7 +618,7 @@ fn acknowledged_decisions_survive_kill_9_and_the_chain_verifies() {
     }
 
     // The restarted server continues the same chain.
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start(dir.path(), &["--config", "airlock.toml"]);
     let next = server.post(
         "/v1/authorize",
         &json!({"tool": "read_file", "arguments": {"path": "x"}}),

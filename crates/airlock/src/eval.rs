@@ -510,13 +510,7 @@ fn write_text(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
         summary.overall.records, summary.other_split, summary.malformed
     )?;
     writeln!(out)?;
-    let width = summary
-        .by_source
-        .keys()
-        .map(|source| printable(source).chars().count() + 2)
-        .chain([7])
-        .max()
-        .unwrap_or(7);
+    let width = source_column_width(summary.by_source.keys());
     writeln!(
         out,
         "{:<width$} {:>7} {:>6} {:>6} {:>6} {:>6} {:>9} {:>7} {:>7} {:>7}",
@@ -566,6 +560,16 @@ fn write_text(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// Width of the first column: the longest source name as printed (indented by two), at least
+/// as wide as its header.
+fn source_column_width<'a>(sources: impl Iterator<Item = &'a String>) -> usize {
+    sources
+        .map(|source| printable(source).chars().count() + 2)
+        .chain([7])
+        .max()
+        .unwrap_or(7)
+}
+
 fn write_ranking(out: &mut dyn Write, ranking: &Ranking) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
@@ -574,13 +578,7 @@ fn write_ranking(out: &mut dyn Write, ranking: &Ranking) -> io::Result<()> {
          the benign records of the same trust level",
         ranking.threshold_trusted, ranking.threshold_untrusted
     )?;
-    let width = ranking
-        .by_source
-        .keys()
-        .map(|source| printable(source).chars().count() + 2)
-        .chain([7])
-        .max()
-        .unwrap_or(7);
+    let width = source_column_width(ranking.by_source.keys());
     writeln!(
         out,
         "{:<width$} {:>9} {:>7} {:>6} {:>7} {:>12} {:>13}",

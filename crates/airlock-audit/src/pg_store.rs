@@ -11,10 +11,8 @@ use postgres::{Client, IsolationLevel, NoTls, Row};
 
 use crate::AuditError;
 use crate::record::{GENESIS_HASH, StoredRecord};
-use crate::store::{AuditStore, SignedHead};
+use crate::store::{AuditStore, FORMAT, SCHEMA_VERSION, SignedHead, format_problem};
 
-const FORMAT: &str = "airlock-audit";
-const SCHEMA_VERSION: &str = "1";
 const COLUMNS: &str = "sequence, time, session, principal, event_kind, tool, arguments, \
                        arguments_fingerprint, findings, decision, prev_hash, hash";
 const SCAN_CHUNK: i32 = 1000;
@@ -168,16 +166,11 @@ impl PostgresStore {
     }
 
     fn check_format(&mut self) -> Result<(), AuditError> {
-        match self.meta("format")?.as_deref() {
-            Some(FORMAT) => {}
-            _ => return Err(self.not_audit("it has no airlock format marker")),
-        }
-        match self.meta("schema_version")?.as_deref() {
-            Some(SCHEMA_VERSION) => Ok(()),
-            other => Err(self.not_audit(format!(
-                "schema version {}, this airlock reads {SCHEMA_VERSION}",
-                other.unwrap_or("missing")
-            ))),
+        let format = self.meta("format")?;
+        let version = self.meta("schema_version")?;
+        match format_problem(format.as_deref(), version.as_deref()) {
+            None => Ok(()),
+            Some(reason) => Err(self.not_audit(reason)),
         }
     }
 

@@ -11,10 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use crate::AuditError;
 use crate::config::Durability;
 use crate::record::StoredRecord;
-use crate::store::{AuditStore, SignedHead};
-
-const FORMAT: &str = "airlock-audit";
-const SCHEMA_VERSION: &str = "1";
+use crate::store::{AuditStore, FORMAT, SCHEMA_VERSION, SignedHead, format_problem};
 
 // STRICT tables: a hand edit cannot slip text into an integer column and make the reader
 // guess. `sequence` is the rowid, so records come back in chain order by construction.
@@ -212,17 +209,11 @@ impl SqliteStore {
     }
 
     fn check_format(&self) -> Result<(), AuditError> {
-        match self.meta("format")?.as_deref() {
-            Some(FORMAT) => {}
-            Some(other) => return Err(self.not_audit(format!("its format is `{other}`"))),
-            None => return Err(self.not_audit("it has no format marker")),
-        }
-        match self.meta("schema_version")?.as_deref() {
-            Some(SCHEMA_VERSION) => Ok(()),
-            other => Err(self.not_audit(format!(
-                "schema version {}, this airlock reads {SCHEMA_VERSION}",
-                other.unwrap_or("missing")
-            ))),
+        let format = self.meta("format")?;
+        let version = self.meta("schema_version")?;
+        match format_problem(format.as_deref(), version.as_deref()) {
+            None => Ok(()),
+            Some(reason) => Err(self.not_audit(reason)),
         }
     }
 

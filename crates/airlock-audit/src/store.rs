@@ -3,6 +3,28 @@ use crate::{AuditError, AuditKey};
 
 const HEAD_DOMAIN: &[u8] = b"airlock-audit-head-v1\0";
 
+/// The `format` metadata value every store writes when it creates a log.
+pub(crate) const FORMAT: &str = "airlock-audit";
+/// The `schema_version` metadata value this build writes and reads.
+pub(crate) const SCHEMA_VERSION: &str = "1";
+
+/// Why a store whose metadata says `format` and `schema_version` is not a log this build can
+/// read, or `None` when it is. Shared by every store so that they refuse the same things.
+pub(crate) fn format_problem(format: Option<&str>, schema_version: Option<&str>) -> Option<String> {
+    match format {
+        Some(FORMAT) => {}
+        Some(other) => return Some(format!("its format is `{other}`")),
+        None => return Some("it has no format marker".to_owned()),
+    }
+    match schema_version {
+        Some(SCHEMA_VERSION) => None,
+        other => Some(format!(
+            "schema version {}, this airlock reads {SCHEMA_VERSION}",
+            other.unwrap_or("missing")
+        )),
+    }
+}
+
 /// The last record's sequence number and hash, authenticated with the audit key. Stored in the
 /// same transaction as the records, so it is always the true end of the chain unless someone
 /// changed the database outside airlock. It is what lets `verify` notice a deleted last record

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use airlock_audit::{AuditConfig, AuditEntry, AuditLog};
+use airlock_audit::{AuditConfig, AuditContext, AuditEntry, AuditLog};
 use airlock_core::{Decision, EventKind, Principal};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
@@ -29,6 +29,7 @@ fn entry(n: u64) -> AuditEntry {
         raw_arguments: arguments,
         findings: vec![],
         decision: Decision::deny("untrusted data may not leave by e-mail"),
+        context: AuditContext::default(),
     }
 }
 

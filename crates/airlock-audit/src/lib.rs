@@ -89,8 +89,8 @@ pub use key::AuditKey;
 pub use log::{AppendFuture, AppendedRecord, AuditLog, AuditReader};
 pub use pg_store::{PostgresStore, validate_log_name};
 pub use record::{
-    AuditEntry, AuditRecord, FindingSummary, GENESIS_HASH, StoredRecord, fingerprint_arguments,
-    redact_arguments,
+    AuditContext, AuditEntry, AuditRecord, FindingSummary, GENESIS_HASH, StoredRecord,
+    fingerprint_arguments, redact_arguments,
 };
 pub use sqlite::SqliteStore;
 pub use store::{AuditStore, SignedHead};

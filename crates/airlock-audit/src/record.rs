@@ -38,6 +38,21 @@ pub struct AuditEntry {
     pub findings: Vec<FindingSummary>,
     /// What the gateway decided.
     pub decision: Decision,
+    /// Where the action went and how long it took, when the surface knows.
+    pub context: AuditContext,
+}
+
+/// Facts about an action that only the surface knows: which upstream served it and how long
+/// the upstream took.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditContext {
+    /// The upstream (MCP server or model API) the action was sent to, by its configured name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// How long the upstream took to answer, in microseconds (tool results, completions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_latency_us: Option<u64>,
 }
 
 impl AuditEntry {
@@ -65,6 +80,7 @@ impl AuditEntry {
             raw_arguments,
             findings: findings.iter().map(FindingSummary::from).collect(),
             decision,
+            context: AuditContext::default(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use airlock_audit::{AuditEntry, AuditError, AuditLog, FindingSummary};
+use airlock_audit::{AuditContext, AuditEntry, AuditError, AuditLog, FindingSummary};
 use airlock_core::{Decision, Event, EventKind, Finding, Outcome, Principal};
 use airlock_detect::{ScanContext, Scanner, redact_sensitive};
 use airlock_identity::{AuthError, Authenticator, Credentials};
@@ -409,6 +409,7 @@ impl Gateway {
             raw_arguments: Value::String(event.content.clone()),
             findings: findings.iter().map(FindingSummary::from).collect(),
             decision: decision.clone(),
+            context: AuditContext::default(),
         };
         let audit = self.append(&entry).await?;
         Ok(InspectOutcome {

@@ -11,7 +11,7 @@ mod tamper;
 
 use std::path::{Path, PathBuf};
 
-use airlock_audit::{AuditConfig, AuditEntry, AuditKey, AuditLog, default_key_file};
+use airlock_audit::{AuditConfig, AuditContext, AuditEntry, AuditKey, AuditLog, default_key_file};
 use airlock_core::{Decision, EventKind, Outcome, Principal};
 use serde_json::json;
 
@@ -51,6 +51,7 @@ pub fn entry(n: u64) -> AuditEntry {
         raw_arguments: arguments,
         findings: vec![],
         decision,
+        context: AuditContext::default(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_audit::{AuditConfig, AuditEntry, AuditLog};
+use airlock_audit::{AuditConfig, AuditContext, AuditEntry, AuditLog};
 use airlock_core::{Category, Decision, EventKind, Finding, Outcome, Principal, Severity, Span};
 use serde_json::{Value, json};
 
@@ -33,6 +33,7 @@ fn entry(n: u64) -> AuditEntry {
                 step_up: None,
             }
         },
+        context: AuditContext::default(),
     }
 }
 

@@ -15,6 +15,15 @@ if [ ! -x .venv/bin/python ] || ! cmp -s tests/requirements.txt .venv/.requireme
 fi
 export AIRLOCK_TEST_PYTHON="$PWD/.venv/bin/python"
 
+log "node MCP test servers (tests/node/node_modules)"
+# npm's own tests/node/node_modules/.package-lock.json is not a byte copy of the lock, so a copy
+# of the committed lock taken after a successful `npm ci` tells whether the install is current.
+if ! cmp -s tests/node/package-lock.json tests/node/node_modules/.airlock-package-lock.json 2>/dev/null; then
+  npm ci --prefix tests/node --no-audit --no-fund
+  cp tests/node/package-lock.json tests/node/node_modules/.airlock-package-lock.json
+fi
+export AIRLOCK_TEST_NODE_MODULES="$PWD/tests/node/node_modules"
+
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   log "installing cargo-nextest"
   cargo install --locked cargo-nextest

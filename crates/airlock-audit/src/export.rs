@@ -12,12 +12,20 @@
 //! | `actor.app_name` | `principal.agent` |
 //! | `actor.session.uid` | the session id |
 //! | `api.operation` | the tool name, else the event kind; `api.service.name` is `airlock` |
+//! | `dst_endpoint.name` | `context.upstream`, the configured name of the upstream (MCP server or model API) the action was sent to; absent when the record has none |
+//! | `duration` | `context.upstream_latency_us` in whole milliseconds, rounded to nearest (OCSF `duration` is an integer of ms); absent when the record has none |
 //! | `status_id` / `status` | 1 "Success" when the outcome proceeds (allow, redact), else 2 "Failure" |
 //! | `disposition_id` / `disposition` | allow → 1 Allowed, deny → 2 Blocked, redact → 11 Corrected, require_approval → 14 Delayed, step_up → 23 Challenge |
 //! | `message` | the decision's reasons joined with `; ` |
 //! | `severity_id` / `severity` | the highest finding severity (info 1 … critical 5), 1 Informational when none |
 //! | `metadata` | `product.name`/`vendor_name` `airlock`, `product.version`, `version` `1.3.0`, `uid` the record hash, `sequence` the sequence number, `log_name` `airlock-audit` |
-//! | `unmapped` | everything else: `sequence`, `prev_hash`, `hash`, `arguments` (redacted), `arguments_fingerprint`, `findings`, `policy_ids`, `outcome`, `roles`, `tenant`, `origin`, `auth` |
+//! | `unmapped` | everything else: `sequence`, `prev_hash`, `hash`, `arguments` (redacted), `arguments_fingerprint`, `findings`, `policy_ids`, `outcome`, `roles`, `tenant`, `origin`, `auth`, and `upstream_latency_us` (the exact latency) when there is one |
+//!
+//! Why `dst_endpoint` for the upstream: `api.service` is the service that handled the API call,
+//! and that is airlock, which made the decision; the upstream is where the call was forwarded,
+//! which OCSF's API Activity class describes as its destination endpoint. `name` rather than
+//! `hostname` because airlock logs the upstream's configured name, not an address. Records
+//! without a context get neither field, so their events are the same as before.
 
 use std::io::Write;
 
@@ -111,7 +119,7 @@ pub fn to_ocsf(record: &AuditRecord) -> Value {
         .tool
         .clone()
         .unwrap_or_else(|| record.event_kind.as_str().to_owned());
-    json!({
+    let mut event = json!({
         "class_uid": 6003,
         "class_name": "API Activity",
         "category_uid": 6,
@@ -159,5 +167,26 @@ pub fn to_ocsf(record: &AuditRecord) -> Value {
             "origin": principal.origin,
             "auth": principal.auth,
         },
-    })
+    });
+    add_context(&mut event, record);
+    event
+}
+
+/// The record's upstream context, where [`to_ocsf`]'s module docs say.
+fn add_context(event: &mut Value, record: &AuditRecord) {
+    let Value::Object(fields) = event else {
+        return;
+    };
+    if let Some(upstream) = &record.context.upstream {
+        fields.insert("dst_endpoint".into(), json!({ "name": upstream }));
+    }
+    if let Some(latency_us) = record.context.upstream_latency_us {
+        fields.insert(
+            "duration".into(),
+            json!(latency_us.saturating_add(500) / 1000),
+        );
+        if let Some(Value::Object(unmapped)) = fields.get_mut("unmapped") {
+            unmapped.insert("upstream_latency_us".into(), json!(latency_us));
+        }
+    }
 }

@@ -12,10 +12,13 @@
 //! record's `hash` (64 zeros for record 1), and `hash` = SHA-256 (hex) over a domain label
 //! (`airlock-audit-record-v1\0`) followed by every other field in this order: `sequence`
 //! (decimal text), `time`, `session`, `principal`, `event_kind`, `tool`, `arguments`,
-//! `arguments_fingerprint`, `findings`, `decision`, `prev_hash`. Each field is a presence byte
-//! (0 = absent, 1 = present), then for a present field its length as a big-endian u64 and its
-//! UTF-8 bytes. JSON fields are canonical JSON (object keys sorted, no whitespace) and the hash
-//! is over the stored text, so verification never re-serialises anything. `time` is RFC 3339
+//! `arguments_fingerprint`, `findings`, `decision`, `prev_hash`, then `context` only when the
+//! record has one. Each field is a presence byte (0 = absent, 1 = present), then for a present
+//! field its length as a big-endian u64 and its UTF-8 bytes; `context` is the exception, left
+//! out entirely when absent, so records without one hash exactly as they did before the field
+//! existed (every field carries its own length, so the encoding stays unambiguous). JSON
+//! fields are canonical JSON (object keys sorted, no whitespace) and the hash is over the
+//! stored text, so verification never re-serialises anything. `time` is RFC 3339
 //! UTC with milliseconds (`2026-12-07T00:50:07.123Z`), assigned by the writer when the batch
 //! is written, and never decreases along the chain.
 //!
@@ -51,6 +54,12 @@
 //! `<log>_records`, `<log>_head`, `<log>_meta`; `synchronous_commit = on`; one writer per log
 //! name, enforced by locking the head row). Readers open their own connection and read one
 //! snapshot, so `verify`, `tail`, `session` and export never block the writer.
+//!
+//! Both stores write schema version 2 (records have a nullable `context` column, the
+//! [`AuditContext`] as canonical JSON, NULL when empty). A schema 1 log, written before
+//! contexts were stored, is read and verified as it is; a writer that opens one adds the
+//! column and moves it to version 2 in one transaction, which changes no stored record. A log
+//! of a later version is refused with its version named.
 //!
 //! # Use
 //!

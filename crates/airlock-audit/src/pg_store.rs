@@ -7,14 +7,28 @@
 //! process is writing the same log name), instead of forking the chain.
 
 use postgres::types::ToSql;
-use postgres::{Client, IsolationLevel, NoTls, Row};
+use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row};
 
 use crate::AuditError;
 use crate::record::{GENESIS_HASH, StoredRecord};
-use crate::store::{AuditStore, FORMAT, SCHEMA_VERSION, SignedHead, format_problem};
+use crate::store::{AuditStore, FORMAT, SCHEMA_VERSION, Schema, SignedHead, check_format};
 
+// `context` last, where `ALTER TABLE … ADD COLUMN` puts it in a log migrated from schema 1.
 const COLUMNS: &str = "sequence, time, session, principal, event_kind, tool, arguments, \
-                       arguments_fingerprint, findings, decision, prev_hash, hash";
+                       arguments_fingerprint, findings, decision, prev_hash, hash, context";
+/// What a schema 1 log is read with: the same columns, every record without a context.
+const COLUMNS_V1: &str = "sequence, time, session, principal, event_kind, tool, arguments, \
+                          arguments_fingerprint, findings, decision, prev_hash, hash, \
+                          NULL::TEXT AS context";
+
+fn columns(schema: Schema) -> &'static str {
+    if schema.has_context() {
+        COLUMNS
+    } else {
+        COLUMNS_V1
+    }
+}
+
 const SCAN_CHUNK: i32 = 1000;
 
 /// An audit log in three PostgreSQL tables named `<name>_records`, `<name>_head` and
@@ -22,6 +36,9 @@ const SCAN_CHUNK: i32 = 1000;
 pub struct PostgresStore {
     client: Client,
     name: String,
+    /// The layout as last read. Only a reader can see an older one (a writer migrates the log
+    /// when it connects); it reads the version again until it sees the current one.
+    schema: Schema,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -78,7 +95,8 @@ impl PostgresStore {
                      findings TEXT NOT NULL,
                      decision TEXT NOT NULL,
                      prev_hash TEXT NOT NULL,
-                     hash TEXT NOT NULL);
+                     hash TEXT NOT NULL,
+                     context TEXT);
                  CREATE INDEX IF NOT EXISTS {records}_by_session ON {records} (session, sequence);
                  CREATE TABLE IF NOT EXISTS {head} (
                      id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -102,7 +120,9 @@ impl PostgresStore {
                 )
                 .map_err(pg("writing metadata"))?;
         }
-        store.check_format()?;
+        if store.check_format()? == Schema::V1 {
+            store.migrate_v1()?;
+        }
         let stored = store.key_id()?;
         if stored != key_id {
             return Err(AuditError::KeyMismatch {
@@ -116,7 +136,7 @@ impl PostgresStore {
     /// Connects to an existing log for reading; creates nothing.
     pub fn connect_read_only(url: &str, name: &str) -> Result<PostgresStore, AuditError> {
         let mut store = PostgresStore::connect_raw(url, name)?;
-        store.check_format()?;
+        store.schema = store.check_format()?;
         Ok(store)
     }
 
@@ -130,6 +150,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             client,
             name: name.to_owned(),
+            schema: Schema::CURRENT,
         })
     }
 
@@ -165,26 +186,86 @@ impl PostgresStore {
         Ok(row.map(|row| row.get(0)))
     }
 
-    fn check_format(&mut self) -> Result<(), AuditError> {
+    fn check_format(&mut self) -> Result<Schema, AuditError> {
         let format = self.meta("format")?;
         let version = self.meta("schema_version")?;
-        match format_problem(format.as_deref(), version.as_deref()) {
-            None => Ok(()),
-            Some(reason) => Err(self.not_audit(reason)),
-        }
+        check_format(format.as_deref(), version.as_deref()).map_err(|reason| self.not_audit(reason))
     }
 
+    /// Schema 1 → 2: records gain a nullable `context`. Existing records keep NULL there,
+    /// which is how a record without a context is stored, so their hashes verify unchanged.
+    /// The version row is locked first, so two writers connecting at once migrate once.
+    fn migrate_v1(&mut self) -> Result<(), AuditError> {
+        let (records, _, meta) = self.tables();
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(pg("starting the schema migration"))?;
+        let version: Option<String> = tx
+            .query_opt(
+                &format!("SELECT value FROM {meta} WHERE key = 'schema_version' FOR UPDATE"),
+                &[],
+            )
+            .map_err(pg("locking the schema version"))?
+            .map(|row| row.get(0));
+        if version.as_deref() == Some("1") {
+            tx.batch_execute(&format!(
+                "ALTER TABLE {records} ADD COLUMN IF NOT EXISTS context TEXT;
+                 UPDATE {meta} SET value = '2' WHERE key = 'schema_version';"
+            ))
+            .map_err(pg("migrating the log to schema version 2"))?;
+        }
+        tx.commit().map_err(pg("committing the schema migration"))?;
+        self.schema = self.check_format()?;
+        Ok(())
+    }
+
+    /// Runs the query `sql` builds from the record columns to select, in one snapshot.
     fn records(
         &mut self,
-        sql: &str,
+        sql: impl FnOnce(&str) -> String,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<StoredRecord>, AuditError> {
-        let rows = self
+        let (_, _, meta) = self.tables();
+        let location = self.location();
+        let mut tx = self
             .client
-            .query(sql, params)
-            .map_err(pg("reading records"))?;
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg("starting a read"))?;
+        if self.schema != Schema::CURRENT {
+            self.schema = read_schema(&mut tx, &meta, &location)?;
+        }
+        let sql = sql(columns(self.schema));
+        let rows = tx.query(&sql, params).map_err(pg("reading records"))?;
+        tx.commit().map_err(pg("ending a read"))?;
         rows.iter().map(read_row).collect()
     }
+}
+
+/// The schema of the log whose metadata table is `meta`, read through `client` (a
+/// transaction, so that it belongs to the same snapshot as the records read next).
+fn read_schema(
+    client: &mut impl GenericClient,
+    meta: &str,
+    location: &str,
+) -> Result<Schema, AuditError> {
+    let mut value = |key: &str| -> Result<Option<String>, AuditError> {
+        Ok(client
+            .query_opt(&format!("SELECT value FROM {meta} WHERE key = $1"), &[&key])
+            .map_err(pg("reading metadata"))?
+            .map(|row| row.get(0)))
+    };
+    let format = value("format")?;
+    let version = value("schema_version")?;
+    check_format(format.as_deref(), version.as_deref()).map_err(|reason| {
+        AuditError::NotAnAuditLog {
+            path: location.into(),
+            reason,
+        }
+    })
 }
 
 fn read_row(row: &Row) -> Result<StoredRecord, AuditError> {
@@ -214,6 +295,7 @@ fn read_row(row: &Row) -> Result<StoredRecord, AuditError> {
         decision: text(9)?,
         prev_hash: text(10)?,
         hash: text(11)?,
+        context: optional(12)?,
     })
 }
 
@@ -255,7 +337,7 @@ impl AuditStore for PostgresStore {
         let (records, _, _) = self.tables();
         Ok(self
             .records(
-                &format!("SELECT {COLUMNS} FROM {records} ORDER BY sequence DESC LIMIT 1"),
+                |columns| format!("SELECT {columns} FROM {records} ORDER BY sequence DESC LIMIT 1"),
                 &[],
             )?
             .pop())
@@ -308,11 +390,13 @@ impl AuditStore for PostgresStore {
         let decisions = column(|r| &r.decision);
         let prevs = column(|r| &r.prev_hash);
         let hashes = column(|r| &r.hash);
+        let contexts = optional(|r| r.context.as_deref());
         tx.execute(
             &format!(
                 "INSERT INTO {records} ({COLUMNS}) SELECT * FROM UNNEST(\
                  $1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], \
-                 $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])"
+                 $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[], \
+                 $13::TEXT[])"
             ),
             &[
                 &sequences,
@@ -327,6 +411,7 @@ impl AuditStore for PostgresStore {
                 &decisions,
                 &prevs,
                 &hashes,
+                &contexts,
             ],
         )
         .map_err(pg("inserting records"))?;
@@ -346,8 +431,10 @@ impl AuditStore for PostgresStore {
         &mut self,
         visit: &mut dyn FnMut(Result<StoredRecord, AuditError>) -> bool,
     ) -> Result<Option<SignedHead>, AuditError> {
-        let (records, head_table, _) = self.tables();
-        // REPEATABLE READ: the head and every record come from one snapshot.
+        let (records, head_table, meta) = self.tables();
+        let location = self.location();
+        // REPEATABLE READ: the head, the schema version and every record come from one
+        // snapshot.
         let mut tx = self
             .client
             .build_transaction()
@@ -362,9 +449,13 @@ impl AuditStore for PostgresStore {
             )
             .map_err(pg("reading the head"))?,
         );
+        if self.schema != Schema::CURRENT {
+            self.schema = read_schema(&mut tx, &meta, &location)?;
+        }
+        let columns = columns(self.schema);
         let portal = tx
             .bind(
-                &format!("SELECT {COLUMNS} FROM {records} ORDER BY sequence"),
+                &format!("SELECT {columns} FROM {records} ORDER BY sequence"),
                 &[],
             )
             .map_err(pg("scanning records"))?;
@@ -388,10 +479,12 @@ impl AuditStore for PostgresStore {
         let (records, _, _) = self.tables();
         let limit = i64::try_from(n).unwrap_or(i64::MAX);
         self.records(
-            &format!(
-                "SELECT {COLUMNS} FROM (SELECT {COLUMNS} FROM {records} \
-                 ORDER BY sequence DESC LIMIT $1) AS last ORDER BY sequence"
-            ),
+            |columns| {
+                format!(
+                    "SELECT * FROM (SELECT {columns} FROM {records} \
+                     ORDER BY sequence DESC LIMIT $1) AS last ORDER BY sequence"
+                )
+            },
             &[&limit],
         )
     }
@@ -399,7 +492,9 @@ impl AuditStore for PostgresStore {
     fn session(&mut self, id: &str) -> Result<Vec<StoredRecord>, AuditError> {
         let (records, _, _) = self.tables();
         self.records(
-            &format!("SELECT {COLUMNS} FROM {records} WHERE session = $1 ORDER BY sequence"),
+            |columns| {
+                format!("SELECT {columns} FROM {records} WHERE session = $1 ORDER BY sequence")
+            },
             &[&id],
         )
     }

@@ -55,6 +55,14 @@ pub struct AuditContext {
     pub upstream_latency_us: Option<u64>,
 }
 
+impl AuditContext {
+    /// Whether the surface supplied nothing. An empty context is not stored at all, so a
+    /// record without one hashes and exports exactly as records did before contexts existed.
+    pub fn is_empty(&self) -> bool {
+        self.upstream.is_none() && self.upstream_latency_us.is_none()
+    }
+}
+
 impl AuditEntry {
     /// An entry for `raw_arguments` whose stored form is computed here: every secret and piece
     /// of personal data that `findings` located in `scanned` (the text the detectors saw,
@@ -148,6 +156,10 @@ pub struct AuditRecord {
     pub decision: Decision,
     /// `hash` of the previous record; 64 zeros for record 1.
     pub prev_hash: String,
+    /// Which upstream served the action and how long it took, when the surface said.
+    /// Left out of the JSON when empty, so such records read as they did before it existed.
+    #[serde(default, skip_serializing_if = "AuditContext::is_empty")]
+    pub context: AuditContext,
     /// SHA-256 of this record's canonical form, hex.
     pub hash: String,
 }
@@ -179,15 +191,23 @@ pub struct StoredRecord {
     pub decision: String,
     /// Previous record's hash.
     pub prev_hash: String,
+    /// Canonical JSON of the [`AuditContext`]; `None` when the context is empty (never
+    /// `{}`), so that a record without one hashes as records did before contexts existed.
+    pub context: Option<String>,
     /// This record's hash.
     pub hash: String,
 }
 
 impl StoredRecord {
     /// The SHA-256 of this record's canonical serialisation: a domain label, then every field
-    /// but `hash` in declaration order, each as a presence byte (for optional fields), a
-    /// big-endian u64 length and the bytes. Length prefixes make the encoding unambiguous: no
-    /// two different records share an input.
+    /// but `hash` in declaration order, each as a presence byte, a big-endian u64 length and
+    /// the bytes. Length prefixes make the encoding unambiguous: no two different records
+    /// share an input.
+    ///
+    /// `context`, the last field, is appended only when present (no presence byte when it is
+    /// absent): a record without a context hashes exactly as it did before the field existed,
+    /// so logs written then still verify. This stays unambiguous because every field encodes
+    /// its own length: the input either ends after `prev_hash` or carries one more field.
     pub fn compute_hash(&self) -> String {
         let mut hasher = Sha256::new();
         hasher.update(RECORD_DOMAIN);
@@ -211,6 +231,9 @@ impl StoredRecord {
         field(Some(&self.findings));
         field(Some(&self.decision));
         field(Some(&self.prev_hash));
+        if let Some(context) = &self.context {
+            field(Some(context));
+        }
         HEXLOWER.encode(&hasher.finalize())
     }
 
@@ -237,6 +260,12 @@ impl StoredRecord {
             decision: serde_json::from_str(&self.decision)
                 .map_err(|err| corrupt("decision", err))?,
             prev_hash: self.prev_hash.clone(),
+            context: match &self.context {
+                Some(context) => {
+                    serde_json::from_str(context).map_err(|err| corrupt("context", err))?
+                }
+                None => AuditContext::default(),
+            },
             hash: self.hash.clone(),
         })
     }
@@ -254,6 +283,7 @@ pub(crate) struct PendingRecord {
     arguments_fingerprint: String,
     findings: String,
     decision: String,
+    context: Option<String>,
 }
 
 fn canonical<T: Serialize>(value: &T) -> String {
@@ -276,6 +306,7 @@ impl PendingRecord {
             arguments_fingerprint: key.mac_hex(ARGUMENTS_DOMAIN, &[raw.as_bytes()]),
             findings: canonical(&entry.findings),
             decision: canonical(&entry.decision),
+            context: (!entry.context.is_empty()).then(|| canonical(&entry.context)),
         }
     }
 
@@ -292,6 +323,7 @@ impl PendingRecord {
             findings: self.findings,
             decision: self.decision,
             prev_hash,
+            context: self.context,
             hash: String::new(),
         };
         record.hash = record.compute_hash();
@@ -429,9 +461,8 @@ mod tests {
         assert_eq!(redact_arguments(&raw, &scanned, &[finding]), raw);
     }
 
-    #[test]
-    fn hash_covers_every_field() {
-        let base = StoredRecord {
+    fn base_record() -> StoredRecord {
+        StoredRecord {
             sequence: 1,
             time: "2026-01-01T00:00:00.000Z".into(),
             session: Some("s".into()),
@@ -443,8 +474,14 @@ mod tests {
             findings: "[]".into(),
             decision: r#"{"outcome":"allow"}"#.into(),
             prev_hash: GENESIS_HASH.into(),
+            context: None,
             hash: String::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn hash_covers_every_field() {
+        let base = base_record();
         let original = base.compute_hash();
         type Change = Box<dyn Fn(&mut StoredRecord)>;
         let variants: Vec<Change> = vec![
@@ -459,6 +496,10 @@ mod tests {
             Box::new(|r| r.findings = "[1]".into()),
             Box::new(|r| r.decision = r#"{"outcome":"deny"}"#.into()),
             Box::new(|r| r.prev_hash = "1".repeat(64)),
+            Box::new(|r| r.context = Some(r#"{"upstream":"github"}"#.into())),
+            // An empty object is stored text like any other, not the same as no context.
+            Box::new(|r| r.context = Some("{}".into())),
+            Box::new(|r| r.context = Some(String::new())),
         ];
         for change in variants {
             let mut record = base.clone();
@@ -473,5 +514,94 @@ mod tests {
         other.session = Some("s".into());
         other.tool = Some("xt".into());
         assert_ne!(shifted.compute_hash(), other.compute_hash());
+    }
+
+    /// The hash of [`base_record`] as airlock computed it before records had a context
+    /// (commit 686c76c), and as an independent implementation of the documented encoding
+    /// gives it. If this changes, every existing log stops verifying.
+    const BASE_RECORD_HASH_V1: &str =
+        "ecfaca39c5fb6f1e6194b300a6f134a524bfeec3ee5f69f3f789d350bf13c27f";
+
+    #[test]
+    fn a_record_without_context_hashes_exactly_as_before_contexts_existed() {
+        assert_eq!(base_record().compute_hash(), BASE_RECORD_HASH_V1);
+    }
+
+    #[test]
+    fn a_record_with_context_hashes_its_canonical_json_as_a_trailing_field() {
+        let mut record = base_record();
+        record.context = Some(r#"{"upstream":"github","upstream_latency_us":1500}"#.into());
+        assert_eq!(
+            record.compute_hash(),
+            "524c24d8221d911307e33bfe1b8283f92e4f173a37c8354f5902de192e4dbfc4"
+        );
+    }
+
+    fn entry_with(context: AuditContext) -> AuditEntry {
+        AuditEntry {
+            session: None,
+            principal: Principal::default(),
+            event_kind: EventKind::ToolCall,
+            tool: Some("t".into()),
+            arguments: json!({}),
+            raw_arguments: json!({}),
+            findings: vec![],
+            decision: Decision::deny("x"),
+            context,
+        }
+    }
+
+    #[test]
+    fn an_empty_context_is_not_stored_and_a_full_one_is_stored_as_canonical_json() {
+        let key = AuditKey::from_bytes([7; 32]);
+        let empty = PendingRecord::new(&entry_with(AuditContext::default()), &key);
+        assert_eq!(empty.context, None);
+        let full = PendingRecord::new(
+            &entry_with(AuditContext {
+                upstream: Some("github".into()),
+                upstream_latency_us: Some(1500),
+            }),
+            &key,
+        );
+        assert_eq!(
+            full.context.as_deref(),
+            Some(r#"{"upstream":"github","upstream_latency_us":1500}"#)
+        );
+        let only_latency = PendingRecord::new(
+            &entry_with(AuditContext {
+                upstream: None,
+                upstream_latency_us: Some(0),
+            }),
+            &key,
+        );
+        assert_eq!(
+            only_latency.context.as_deref(),
+            Some(r#"{"upstream_latency_us":0}"#)
+        );
+    }
+
+    #[test]
+    fn a_record_without_context_serialises_without_the_field() {
+        let mut record = base_record();
+        record.principal = serde_json::to_string(&Principal::default()).unwrap();
+        record.hash = record.compute_hash();
+        let decoded = record.decode().unwrap();
+        let text = serde_json::to_string(&decoded).unwrap();
+        assert!(!text.contains("context"), "{text}");
+        let back: AuditRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, decoded);
+    }
+
+    #[test]
+    fn a_stored_context_that_is_not_json_is_reported_as_corrupt() {
+        let mut record = base_record();
+        record.principal = serde_json::to_string(&Principal::default()).unwrap();
+        record.context = Some("{not json".into());
+        let err = record.decode().unwrap_err();
+        assert!(
+            matches!(err, AuditError::Corrupt { sequence: 1, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("context"), "{err}");
     }
 }

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use crate::AuditError;
 use crate::config::Durability;
 use crate::record::StoredRecord;
-use crate::store::{AuditStore, FORMAT, SCHEMA_VERSION, SignedHead, format_problem};
+use crate::store::{AuditStore, FORMAT, SCHEMA_VERSION, Schema, SignedHead, check_format};
 
 // STRICT tables: a hand edit cannot slip text into an integer column and make the reader
 // guess. `sequence` is the rowid, so records come back in chain order by construction.
@@ -32,7 +32,8 @@ CREATE TABLE audit_records (
     findings TEXT NOT NULL,
     decision TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    context TEXT
 ) STRICT;
 CREATE INDEX audit_records_by_session ON audit_records (session, sequence);
 CREATE TABLE audit_head (
@@ -43,14 +44,37 @@ CREATE TABLE audit_head (
 ) STRICT;
 ";
 
+// `context` last, where `ALTER TABLE … ADD COLUMN` puts it in a log migrated from schema 1.
 const COLUMNS: &str = "sequence, time, session, principal, event_kind, tool, arguments, \
-                       arguments_fingerprint, findings, decision, prev_hash, hash";
+                       arguments_fingerprint, findings, decision, prev_hash, hash, context";
+/// What a schema 1 log is read with: the same columns, every record without a context.
+const COLUMNS_V1: &str = "sequence, time, session, principal, event_kind, tool, arguments, \
+                          arguments_fingerprint, findings, decision, prev_hash, hash, \
+                          NULL AS context";
+
+/// Schema 1 → 2: records gain a nullable `context`. Existing records keep NULL there, which
+/// is how a record without a context is stored, so their hashes still verify unchanged.
+const MIGRATE_V1_TO_V2: &str = "
+ALTER TABLE audit_records ADD COLUMN context TEXT;
+UPDATE audit_meta SET value = '2' WHERE key = 'schema_version';
+";
+
+fn columns(schema: Schema) -> &'static str {
+    if schema.has_context() {
+        COLUMNS
+    } else {
+        COLUMNS_V1
+    }
+}
 
 /// An audit log in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
     conn: Connection,
+    /// The layout as last read. Only a reader can see an older one (a writer migrates the log
+    /// when it opens it); it reads the version again until it sees the current one.
+    schema: Schema,
 }
 
 impl SqliteStore {
@@ -78,6 +102,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             path: path.to_owned(),
             conn,
+            schema: Schema::CURRENT,
         };
         store.configure(Some(durability))?;
         store.initialise(key_id)?;
@@ -107,9 +132,10 @@ impl SqliteStore {
         let mut store = SqliteStore {
             path: path.to_owned(),
             conn,
+            schema: Schema::CURRENT,
         };
         store.configure(None)?;
-        store.check_format()?;
+        store.schema = read_schema(&store.conn, &store.path)?;
         Ok(store)
     }
 
@@ -160,6 +186,9 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Creates the schema in an empty file, or checks an existing log's format and brings a
+    /// schema 1 log up to the current one, under the write lock so that two writers opening
+    /// the same old log cannot both migrate it.
     fn initialise(&mut self, key_id: &str) -> Result<(), AuditError> {
         let path = self.path.clone();
         let tx = self
@@ -185,56 +214,94 @@ impl SqliteStore {
             }
             tx.commit()
                 .map_err(AuditError::sqlite("committing the schema"))?;
+            self.schema = Schema::CURRENT;
             return Ok(());
         }
-        drop(tx);
-        self.check_format()
+        match read_schema(&tx, &path)? {
+            Schema::V1 => {
+                tx.execute_batch(MIGRATE_V1_TO_V2)
+                    .map_err(AuditError::sqlite("migrating the log to schema version 2"))?;
+                tx.commit()
+                    .map_err(AuditError::sqlite("committing the schema migration"))?;
+            }
+            Schema::V2 => drop(tx),
+        }
+        self.schema = Schema::CURRENT;
+        Ok(())
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, AuditError> {
-        self.conn
-            .query_row(
-                "SELECT value FROM audit_meta WHERE key = ?1",
-                [key],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|err| {
-                if err.to_string().contains("no such table") {
-                    self.not_audit("it has no audit_meta table")
-                } else {
-                    self.classify("reading metadata", err)
-                }
-            })
+        read_meta(&self.conn, &self.path, key)
     }
 
-    fn check_format(&self) -> Result<(), AuditError> {
-        let format = self.meta("format")?;
-        let version = self.meta("schema_version")?;
-        match format_problem(format.as_deref(), version.as_deref()) {
-            None => Ok(()),
-            Some(reason) => Err(self.not_audit(reason)),
+    /// A read transaction and the columns to read with inside it. A reader that last saw an
+    /// older schema reads the version again in the same snapshot as the records, so a writer
+    /// migrating the log meanwhile cannot make it read new records without their context.
+    fn begin_read(&mut self) -> Result<(rusqlite::Transaction<'_>, &'static str), AuditError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(AuditError::sqlite("starting a read"))?;
+        if self.schema != Schema::CURRENT {
+            self.schema = read_schema(&tx, &self.path)?;
         }
+        Ok((tx, columns(self.schema)))
     }
 
+    /// Runs the query `sql` builds from the record columns to select, in one read.
     fn query_records(
-        &self,
-        sql: &str,
+        &mut self,
+        sql: impl FnOnce(&str) -> String,
         params: impl rusqlite::Params,
     ) -> Result<Vec<StoredRecord>, AuditError> {
-        let mut statement = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(AuditError::sqlite("preparing a query"))?;
-        let rows = statement
-            .query_map(params, read_row)
-            .map_err(AuditError::sqlite("reading records"))?;
+        let (tx, columns) = self.begin_read()?;
+        let sql = sql(columns);
         let mut records = Vec::new();
-        for row in rows {
-            records.push(row.map_err(AuditError::sqlite("reading a record"))??);
+        {
+            let mut statement = tx
+                .prepare_cached(&sql)
+                .map_err(AuditError::sqlite("preparing a query"))?;
+            let rows = statement
+                .query_map(params, read_row)
+                .map_err(AuditError::sqlite("reading records"))?;
+            for row in rows {
+                records.push(row.map_err(AuditError::sqlite("reading a record"))??);
+            }
         }
+        tx.finish().map_err(AuditError::sqlite("ending a read"))?;
         Ok(records)
     }
+}
+
+/// The schema of the log behind `conn`, or why it is not a log this build reads.
+fn read_schema(conn: &Connection, path: &Path) -> Result<Schema, AuditError> {
+    let format = read_meta(conn, path, "format")?;
+    let version = read_meta(conn, path, "schema_version")?;
+    check_format(format.as_deref(), version.as_deref()).map_err(|reason| {
+        AuditError::NotAnAuditLog {
+            path: path.to_owned(),
+            reason,
+        }
+    })
+}
+
+fn read_meta(conn: &Connection, path: &Path, key: &str) -> Result<Option<String>, AuditError> {
+    conn.query_row(
+        "SELECT value FROM audit_meta WHERE key = ?1",
+        [key],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(|err| {
+        if err.to_string().contains("no such table") {
+            AuditError::NotAnAuditLog {
+                path: path.to_owned(),
+                reason: "it has no audit_meta table".into(),
+            }
+        } else {
+            classify_with(path, "reading metadata", err)
+        }
+    })
 }
 
 fn classify_with(path: &Path, action: &'static str, err: rusqlite::Error) -> AuditError {
@@ -274,6 +341,7 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<StoredRecord, AuditError>>
         decision: row.get(9)?,
         prev_hash: row.get(10)?,
         hash: row.get(11)?,
+        context: row.get(12)?,
     }))
 }
 
@@ -296,8 +364,14 @@ impl AuditStore for SqliteStore {
     }
 
     fn last_record(&mut self) -> Result<Option<StoredRecord>, AuditError> {
-        let sql = format!("SELECT {COLUMNS} FROM audit_records ORDER BY sequence DESC LIMIT 1");
-        Ok(self.query_records(&sql, [])?.pop())
+        Ok(self
+            .query_records(
+                |columns| {
+                    format!("SELECT {columns} FROM audit_records ORDER BY sequence DESC LIMIT 1")
+                },
+                [],
+            )?
+            .pop())
     }
 
     fn append_batch(
@@ -313,7 +387,7 @@ impl AuditStore for SqliteStore {
             let mut insert = tx
                 .prepare_cached(&format!(
                     "INSERT INTO audit_records ({COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                 ))
                 .map_err(AuditError::sqlite("preparing the insert"))?;
             for record in records {
@@ -331,6 +405,7 @@ impl AuditStore for SqliteStore {
                         record.decision,
                         record.prev_hash,
                         record.hash,
+                        record.context,
                     ])
                     .map_err(AuditError::sqlite("inserting a record"))?;
             }
@@ -352,14 +427,11 @@ impl AuditStore for SqliteStore {
     ) -> Result<Option<SignedHead>, AuditError> {
         // One read transaction: the head and the records come from the same snapshot even
         // while a writer keeps appending.
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(AuditError::sqlite("starting a read"))?;
+        let (tx, columns) = self.begin_read()?;
         let head = read_head(&tx)?;
         let mut statement = tx
             .prepare(&format!(
-                "SELECT {COLUMNS} FROM audit_records ORDER BY sequence"
+                "SELECT {columns} FROM audit_records ORDER BY sequence"
             ))
             .map_err(AuditError::sqlite("preparing a scan"))?;
         let mut rows = statement
@@ -391,17 +463,24 @@ impl AuditStore for SqliteStore {
 
     fn tail(&mut self, n: usize) -> Result<Vec<StoredRecord>, AuditError> {
         let limit = i64::try_from(n).unwrap_or(i64::MAX);
-        let sql = format!(
-            "SELECT {COLUMNS} FROM (SELECT {COLUMNS} FROM audit_records \
-             ORDER BY sequence DESC LIMIT ?1) ORDER BY sequence"
-        );
-        self.query_records(&sql, [limit])
+        self.query_records(
+            |columns| {
+                format!(
+                    "SELECT * FROM (SELECT {columns} FROM audit_records \
+                     ORDER BY sequence DESC LIMIT ?1) ORDER BY sequence"
+                )
+            },
+            [limit],
+        )
     }
 
     fn session(&mut self, id: &str) -> Result<Vec<StoredRecord>, AuditError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM audit_records WHERE session = ?1 ORDER BY sequence");
-        self.query_records(&sql, [id])
+        self.query_records(
+            |columns| {
+                format!("SELECT {columns} FROM audit_records WHERE session = ?1 ORDER BY sequence")
+            },
+            [id],
+        )
     }
 }
 

@@ -5,23 +5,52 @@ const HEAD_DOMAIN: &[u8] = b"airlock-audit-head-v1\0";
 
 /// The `format` metadata value every store writes when it creates a log.
 pub(crate) const FORMAT: &str = "airlock-audit";
-/// The `schema_version` metadata value this build writes and reads.
-pub(crate) const SCHEMA_VERSION: &str = "1";
+/// The `schema_version` metadata value this build writes.
+pub(crate) const SCHEMA_VERSION: &str = "2";
 
-/// Why a store whose metadata says `format` and `schema_version` is not a log this build can
-/// read, or `None` when it is. Shared by every store so that they refuse the same things.
-pub(crate) fn format_problem(format: Option<&str>, schema_version: Option<&str>) -> Option<String> {
+/// A stored layout this build can read. Every version keeps the records of the versions
+/// before it verifiable as they are: a newer layout only adds what older records lack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Schema {
+    /// Records without a `context` column (airlock before upstream context was stored).
+    /// Read as records with no context, which hash exactly as they were written.
+    V1,
+    /// Records with a nullable `context` column.
+    V2,
+}
+
+impl Schema {
+    /// The version this build writes; a writer brings an older log up to it when it opens it.
+    pub(crate) const CURRENT: Schema = Schema::V2;
+
+    /// Whether records have a `context` column.
+    pub(crate) fn has_context(self) -> bool {
+        match self {
+            Schema::V1 => false,
+            Schema::V2 => true,
+        }
+    }
+}
+
+/// The schema of a store whose metadata says `format` and `schema_version`, or why it is not
+/// a log this build can read. Shared by every store so that they refuse the same things.
+pub(crate) fn check_format(
+    format: Option<&str>,
+    schema_version: Option<&str>,
+) -> Result<Schema, String> {
     match format {
         Some(FORMAT) => {}
-        Some(other) => return Some(format!("its format is `{other}`")),
-        None => return Some("it has no format marker".to_owned()),
+        Some(other) => return Err(format!("its format is `{other}`")),
+        None => return Err("it has no format marker".to_owned()),
     }
     match schema_version {
-        Some(SCHEMA_VERSION) => None,
-        other => Some(format!(
-            "schema version {}, this airlock reads {SCHEMA_VERSION}",
-            other.unwrap_or("missing")
+        Some("1") => Ok(Schema::V1),
+        Some("2") => Ok(Schema::V2),
+        Some(other) => Err(format!(
+            "schema version {other}, this airlock reads 1 to {SCHEMA_VERSION}; \
+             upgrade airlock to read it"
         )),
+        None => Err("it has no schema version".to_owned()),
     }
 }
 
@@ -98,4 +127,37 @@ pub trait AuditStore: Send {
 
     /// Every record of one session, oldest first.
     fn session(&mut self, id: &str) -> Result<Vec<StoredRecord>, AuditError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_written_is_read_as_the_current_schema() {
+        assert_eq!(
+            check_format(Some(FORMAT), Some(SCHEMA_VERSION)),
+            Ok(Schema::CURRENT)
+        );
+        assert_eq!(check_format(Some(FORMAT), Some("1")), Ok(Schema::V1));
+    }
+
+    #[test]
+    fn foreign_formats_and_unknown_versions_are_refused_with_what_was_found() {
+        let newer = check_format(Some(FORMAT), Some("3")).unwrap_err();
+        assert!(newer.contains("schema version 3"), "{newer}");
+        assert!(newer.contains("reads 1 to 2; upgrade airlock"), "{newer}");
+        assert_eq!(
+            check_format(Some(FORMAT), None),
+            Err("it has no schema version".to_owned())
+        );
+        assert_eq!(
+            check_format(Some("other"), Some("1")),
+            Err("its format is `other`".to_owned())
+        );
+        assert_eq!(
+            check_format(None, Some("1")),
+            Err("it has no format marker".to_owned())
+        );
+    }
 }

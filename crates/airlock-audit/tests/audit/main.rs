@@ -4,6 +4,7 @@
 // In a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod context;
 mod durability;
 mod log;
 mod postgres;

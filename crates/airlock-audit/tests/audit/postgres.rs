@@ -3,8 +3,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use airlock_audit::{AuditError, AuditKey, AuditLog, AuditReader, TamperKind};
+use airlock_audit::{AuditContext, AuditError, AuditKey, AuditLog, AuditReader, TamperKind};
 
+use crate::context::{entry_with_context, github_context};
 use crate::entry;
 
 const URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
@@ -117,4 +118,81 @@ fn reading_a_postgres_log_that_does_not_exist_is_an_error() {
     let pg = PgLog::new("absent");
     let err = AuditReader::open_postgres(URL, &pg.name).unwrap_err();
     assert!(matches!(err, AuditError::NotAnAuditLog { .. }), "{err}");
+}
+
+fn schema_version(pg: &PgLog) -> String {
+    pg.client()
+        .query_one(
+            &format!(
+                "SELECT value FROM {}_meta WHERE key = 'schema_version'",
+                pg.name
+            ),
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn postgres_log_round_trips_the_context_and_names_a_tampered_upstream() {
+    let pg = PgLog::new("context");
+    let key = AuditKey::from_bytes([6; 32]);
+    let log = pg.open(&key);
+    log.append(&entry(1)).unwrap();
+    log.append(&entry_with_context(2)).unwrap();
+    drop(log);
+    let mut reader = AuditReader::open_postgres(URL, &pg.name).unwrap();
+    let records = reader.tail(2).unwrap();
+    assert_eq!(records[0].context, AuditContext::default());
+    assert_eq!(records[1].context, github_context());
+    assert_eq!(reader.session("s-2").unwrap()[0].context, github_context());
+    assert!(reader.verify(Some(&key)).unwrap().is_intact());
+
+    pg.client()
+        .execute(
+            &format!(
+                "UPDATE {}_records SET context = replace(context, 'github', 'gitlab') \
+                 WHERE sequence = 2",
+                pg.name
+            ),
+            &[],
+        )
+        .unwrap();
+    let problem = reader.verify(Some(&key)).unwrap().problem.unwrap();
+    assert_eq!((problem.sequence, problem.kind), (2, TamperKind::Altered));
+}
+
+#[test]
+fn a_schema_1_postgres_log_verifies_as_it_is_and_the_writer_migrates_it() {
+    let pg = PgLog::new("schema1");
+    let key = AuditKey::from_bytes([7; 32]);
+    let log = pg.open(&key);
+    for i in 1..=3 {
+        log.append(&entry(i)).unwrap();
+    }
+    drop(log);
+    // What an airlock before contexts wrote: no context column, schema version 1.
+    pg.client()
+        .batch_execute(&format!(
+            "ALTER TABLE {0}_records DROP COLUMN context;
+             UPDATE {0}_meta SET value = '1' WHERE key = 'schema_version';",
+            pg.name
+        ))
+        .unwrap();
+    let mut reader = AuditReader::open_postgres(URL, &pg.name).unwrap();
+    let before = reader.tail(3).unwrap();
+    assert!(reader.verify(Some(&key)).unwrap().is_intact());
+    assert_eq!(schema_version(&pg), "1", "a reader changes nothing");
+
+    let log = pg.open(&key);
+    assert_eq!(schema_version(&pg), "2");
+    log.append(&entry_with_context(4)).unwrap();
+    drop(log);
+    // The reader opened on schema 1 notices the migration and reads the new column.
+    let after = reader.tail(4).unwrap();
+    assert_eq!(after[..3], before[..]);
+    assert_eq!(after[3].context, github_context());
+    let report = reader.verify(Some(&key)).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.records, 4);
 }

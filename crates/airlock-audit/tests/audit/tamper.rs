@@ -7,7 +7,7 @@ use rusqlite::params;
 use crate::Fixture;
 
 const COLUMNS: &str = "sequence, time, session, principal, event_kind, tool, arguments, \
-                       arguments_fingerprint, findings, decision, prev_hash, hash";
+                       arguments_fingerprint, findings, decision, prev_hash, hash, context";
 
 fn read(conn: &rusqlite::Connection, sequence: i64) -> StoredRecord {
     conn.query_row(
@@ -27,6 +27,7 @@ fn read(conn: &rusqlite::Connection, sequence: i64) -> StoredRecord {
                 decision: row.get(9)?,
                 prev_hash: row.get(10)?,
                 hash: row.get(11)?,
+                context: row.get(12)?,
             })
         },
     )
@@ -36,7 +37,8 @@ fn read(conn: &rusqlite::Connection, sequence: i64) -> StoredRecord {
 fn insert(conn: &rusqlite::Connection, record: &StoredRecord) {
     conn.execute(
         &format!(
-            "INSERT INTO audit_records ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+            "INSERT INTO audit_records ({COLUMNS}) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
         ),
         params![
             record.sequence as i64,
@@ -50,7 +52,8 @@ fn insert(conn: &rusqlite::Connection, record: &StoredRecord) {
             record.findings,
             record.decision,
             record.prev_hash,
-            record.hash
+            record.hash,
+            record.context
         ],
     )
     .unwrap();

@@ -222,8 +222,9 @@ fn print_records(records: &[AuditRecord], json: bool) -> Result<()> {
     Ok(())
 }
 
-/// `#12 2026-12-07T00:50:07.123Z mail-agent for ana tool_call send_email deny: reason; reason
-/// [secrets/aws_access_key critical]`
+/// `#12 2026-12-07T00:50:07.123Z mail-agent for ana tool_call send_email via github (1.500 ms)
+/// deny: reason; reason [secrets/aws_access_key critical]`. The upstream and its latency are
+/// shown when the record has them.
 fn timeline_line(record: &AuditRecord) -> String {
     let mut line = format!(
         "#{} {} {} {}",
@@ -235,6 +236,20 @@ fn timeline_line(record: &AuditRecord) -> String {
     if let Some(tool) = &record.tool {
         line.push(' ');
         line.push_str(tool);
+    }
+    let context = &record.context;
+    if let Some(upstream) = &context.upstream {
+        line.push_str(" via ");
+        line.push_str(upstream);
+    }
+    if let Some(latency_us) = context.upstream_latency_us {
+        // Exact: microseconds as milliseconds with three decimals, no float rounding.
+        let latency = format!("{}.{:03} ms", latency_us / 1000, latency_us % 1000);
+        if context.upstream.is_some() {
+            line.push_str(&format!(" ({latency})"));
+        } else {
+            line.push_str(&format!(" (upstream {latency})"));
+        }
     }
     line.push(' ');
     line.push_str(record.decision.outcome.as_str());
@@ -251,4 +266,66 @@ fn timeline_line(record: &AuditRecord) -> String {
         line.push_str(&format!(" [{}]", findings.join(", ")));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use airlock_audit::AuditContext;
+    use airlock_core::{Decision, EventKind, Principal};
+
+    use super::*;
+
+    fn record(context: AuditContext) -> AuditRecord {
+        AuditRecord {
+            sequence: 12,
+            time: "2026-12-07T00:50:07.123Z".into(),
+            session: Some("s-1".into()),
+            principal: Principal {
+                agent: Some("mail-agent".into()),
+                ..Principal::default()
+            },
+            event_kind: EventKind::ToolCall,
+            tool: Some("send_email".into()),
+            arguments: serde_json::Value::Null,
+            arguments_fingerprint: String::new(),
+            findings: vec![],
+            decision: Decision::deny("untrusted data may not leave by e-mail"),
+            prev_hash: airlock_audit::GENESIS_HASH.into(),
+            context,
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn audit_timeline_shows_the_upstream_and_its_latency() {
+        let line = timeline_line(&record(AuditContext {
+            upstream: Some("github".into()),
+            upstream_latency_us: Some(1_500),
+        }));
+        assert!(
+            line.ends_with(
+                "send_email via github (1.500 ms) deny: untrusted data may not leave by e-mail"
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn audit_timeline_shows_a_latency_without_an_upstream_name() {
+        let line = timeline_line(&record(AuditContext {
+            upstream: None,
+            upstream_latency_us: Some(42),
+        }));
+        assert!(
+            line.contains("send_email (upstream 0.042 ms) deny"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn audit_timeline_of_a_record_without_context_is_unchanged() {
+        let line = timeline_line(&record(AuditContext::default()));
+        assert!(line.contains("send_email deny: "), "{line}");
+        assert!(!line.contains("via") && !line.contains(" ms"), "{line}");
+    }
 }

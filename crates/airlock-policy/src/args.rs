@@ -17,6 +17,7 @@
 //! | `Long`       | an integer that fits in i64                                           |
 //! | `Bool`       | `true`/`false`                                                        |
 //! | `Decimal`    | a number or numeric string, rounded to Cedar's 4 fractional digits    |
+//! | `Path`       | a canonical absolute path, or a `file://` URI of one (see below)      |
 //! | `Set<T>`     | an array whose every element maps to `T`                              |
 //! | `{ a: T }`   | an object; declared attributes are mapped, others dropped             |
 //!
@@ -24,6 +25,15 @@
 //! not appear in `context.arguments` (their names are in `context.argument_names`). A value
 //! that does not fit its declared type makes the request invalid, and an invalid request is a
 //! deny naming the argument — never a guess.
+//!
+//! `Path` is a Cedar `String` that a policy can match with `like "/project/*"` and trust: the
+//! mapping accepts only an absolute, lexically normalised path — no `.`, `..` or empty
+//! segments, no trailing `/` (except `/`), no leading `~`, no NUL, no backslash, and no
+//! percent-escape that decodes (in any number of rounds) to `.`, `/`, `\` or NUL. A
+//! `file:///PATH` or `file://localhost/PATH` URI is percent-decoded and its path must pass the
+//! same rules; the policy sees the plain path. Anything else is refused, with the reason, not
+//! repaired: a surface that can see the server's filesystem repairs it first, with symbolic
+//! links resolved, and forwards the repaired value ([`crate::paths`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,42 +52,91 @@ pub enum ArgType {
     Bool,
     /// Cedar `decimal` extension type.
     Decimal,
+    /// A canonical absolute file path: Cedar `String`, checked by
+    /// [`crate::paths::check_canonical_path`].
+    Path,
     /// Cedar `Set<T>`.
     Set(Box<ArgType>),
     /// A record; every attribute optional.
     Record(BTreeMap<String, ArgType>),
 }
 
+/// Prints the type as declared (`Path` stays `Path`); [`ArgType::cedar_type`] prints the
+/// Cedar schema type.
 impl fmt::Display for ArgType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ArgType::String => f.write_str("String"),
-            ArgType::Long => f.write_str("Long"),
-            ArgType::Bool => f.write_str("Bool"),
-            ArgType::Decimal => f.write_str("decimal"),
-            ArgType::Set(inner) => write!(f, "Set<{inner}>"),
-            ArgType::Record(fields) => write_record(f, fields),
-        }
+        write_type(f, self, false)
     }
 }
 
-/// Writes `{ "a"?: T, ... }` (the form the generated schema line uses).
+/// An [`ArgType`] printed as its Cedar schema type (from [`ArgType::cedar_type`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CedarType<'a>(&'a ArgType);
+
+impl fmt::Display for CedarType<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_type(f, self.0, true)
+    }
+}
+
+fn write_type(f: &mut impl fmt::Write, ty: &ArgType, cedar: bool) -> fmt::Result {
+    match ty {
+        ArgType::String => f.write_str("String"),
+        ArgType::Long => f.write_str("Long"),
+        ArgType::Bool => f.write_str("Bool"),
+        ArgType::Decimal => f.write_str("decimal"),
+        ArgType::Path if cedar => f.write_str("String"),
+        ArgType::Path => f.write_str("Path"),
+        ArgType::Set(inner) => {
+            f.write_str("Set<")?;
+            write_type(f, inner, cedar)?;
+            f.write_str(">")
+        }
+        ArgType::Record(fields) => write_fields(f, fields, cedar),
+    }
+}
+
+/// Writes `{ "a"?: T, ... }` with Cedar types (the form the generated schema line uses).
 pub(crate) fn write_record(
     f: &mut impl fmt::Write,
     fields: &BTreeMap<String, ArgType>,
+) -> fmt::Result {
+    write_fields(f, fields, true)
+}
+
+fn write_fields(
+    f: &mut impl fmt::Write,
+    fields: &BTreeMap<String, ArgType>,
+    cedar: bool,
 ) -> fmt::Result {
     f.write_str("{")?;
     for (i, (name, ty)) in fields.iter().enumerate() {
         if i > 0 {
             f.write_str(",")?;
         }
-        write!(f, " \"{name}\"?: {ty}")?;
+        write!(f, " \"{name}\"?: ")?;
+        write_type(f, ty, cedar)?;
     }
     f.write_str(" }")
 }
 
 impl ArgType {
-    /// Parses `String`, `Long`, `Bool`, `Decimal`, `Set<T>` or `{ name: T, ... }`.
+    /// The Cedar schema type: `Path` is a `String` there.
+    pub fn cedar_type(&self) -> CedarType<'_> {
+        CedarType(self)
+    }
+
+    /// Whether a `Path` appears anywhere in this type (a surface then has paths to rewrite).
+    pub fn contains_path(&self) -> bool {
+        match self {
+            ArgType::Path => true,
+            ArgType::Set(inner) => inner.contains_path(),
+            ArgType::Record(fields) => fields.values().any(ArgType::contains_path),
+            ArgType::String | ArgType::Long | ArgType::Bool | ArgType::Decimal => false,
+        }
+    }
+
+    /// Parses `String`, `Long`, `Bool`, `Decimal`, `Path`, `Set<T>` or `{ name: T, ... }`.
     pub fn parse(text: &str) -> Result<ArgType, String> {
         let mut parser = Parser { text, pos: 0 };
         let ty = parser.ty()?;
@@ -105,6 +164,9 @@ impl ArgType {
             (ArgType::Bool, Value::Bool(b)) => Ok(RestrictedExpression::new_bool(*b)),
             (ArgType::Decimal, Value::Number(n)) => to_decimal(&n.to_string()),
             (ArgType::Decimal, Value::String(s)) => to_decimal(s),
+            (ArgType::Path, Value::String(s)) => crate::paths::check_canonical_path(s)
+                .map(RestrictedExpression::new_string)
+                .map_err(|e| e.to_string()),
             (ArgType::Set(inner), Value::Array(items)) => {
                 let items = items
                     .iter()
@@ -176,7 +238,8 @@ impl<'a> Parser<'a> {
 
     fn error(&self, what: &str) -> String {
         format!(
-            "{what} at column {} of `{}`; types: String, Long, Bool, Decimal, Set<T>, {{ name: T }}",
+            "{what} at column {} of `{}`; types: String, Long, Bool, Decimal, Path, Set<T>, \
+             {{ name: T }}",
             self.pos + 1,
             self.text
         )
@@ -241,6 +304,7 @@ impl<'a> Parser<'a> {
             Some("Long") => Ok(ArgType::Long),
             Some("Bool" | "Boolean") => Ok(ArgType::Bool),
             Some("Decimal" | "decimal") => Ok(ArgType::Decimal),
+            Some("Path") => Ok(ArgType::Path),
             Some("Set") => {
                 if !self.eat("<") {
                     return Err(self.error("expected `<` after Set"));
@@ -293,5 +357,36 @@ mod tests {
             .convert(&serde_json::json!([true, 1]))
             .unwrap_err();
         assert!(err.starts_with("[1]"), "{err}");
+    }
+
+    #[test]
+    fn path_is_declared_as_path_and_is_a_cedar_string() {
+        let ty = ArgType::parse("{ root: Path, files: Set<Path>, n: Long }").unwrap();
+        assert_eq!(
+            ty.to_string(),
+            r#"{ "files"?: Set<Path>, "n"?: Long, "root"?: Path }"#
+        );
+        assert_eq!(
+            ty.cedar_type().to_string(),
+            r#"{ "files"?: Set<String>, "n"?: Long, "root"?: String }"#
+        );
+        assert!(ty.contains_path());
+        assert!(!ArgType::parse("Set<String>").unwrap().contains_path());
+    }
+
+    #[test]
+    fn path_maps_only_canonical_paths_and_says_why_not() {
+        let path = ArgType::Path;
+        assert!(path.convert(&serde_json::json!("/proj/a.txt")).is_ok());
+        assert!(
+            path.convert(&serde_json::json!("file:///proj/a.txt"))
+                .is_ok()
+        );
+        let err = path
+            .convert(&serde_json::json!("/proj/../etc"))
+            .unwrap_err();
+        assert!(err.contains("not a canonical path"), "{err}");
+        let err = path.convert(&serde_json::json!(3)).unwrap_err();
+        assert_eq!(err, "expected Path, got an integer");
     }
 }

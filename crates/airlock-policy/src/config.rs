@@ -84,8 +84,9 @@ pub struct RawToolConfig {
     /// The argument naming the region of the resource the call touches.
     #[serde(default)]
     pub region_argument: Option<String>,
-    /// Argument name → Cedar type (`String`, `Long`, `Bool`, `Decimal`, `Set<T>`,
-    /// `{ name: T, ... }`), exposed to policy as `context.arguments.NAME`.
+    /// Argument name → type (`String`, `Long`, `Bool`, `Decimal`, `Path`, `Set<T>`,
+    /// `{ name: T, ... }`), exposed to policy as `context.arguments.NAME`. `Path` is a Cedar
+    /// `String` that only a canonical absolute path maps to ([`crate::paths`]).
     #[serde(default)]
     pub arguments: BTreeMap<String, String>,
 }

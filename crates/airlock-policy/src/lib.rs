@@ -11,6 +11,9 @@
 //! It must not do I/O on the request path, detect anything itself (findings come from
 //! `airlock-detect` through the surface), speak any wire protocol, or let anything but the
 //! configuration say what a tool is: a tool's self-description never sets its labels.
+//! The one function that reads the filesystem, [`paths::canonical_path`] (symbolic links in
+//! `Path` arguments), is for a surface that shares the upstream server's filesystem to call
+//! before it authorizes; the engine never calls it.
 //!
 //! # Using it from a server
 //!
@@ -79,18 +82,23 @@ pub mod args;
 pub mod config;
 pub mod dataflow;
 pub mod engine;
+pub mod paths;
 pub mod session;
 pub mod snapshot;
 pub mod store;
 pub mod testing;
 
-pub use args::ArgType;
+pub use args::{ArgType, CedarType};
 pub use config::{
     ConfigProblem, PolicyConfig, RawAgentConfig, RawPolicyConfig, RawSessionConfig, RawToolConfig,
     SessionConfig, ToolConfig, TrifectaMode,
 };
 pub use dataflow::{DataFlow, FingerprintKey, KeyError, ValueKind};
 pub use engine::{Action, PolicyEngine, Request, Scope, ToolRef, now_unix};
+pub use paths::{
+    PathArgumentError, PathError, canonical_path, canonicalize_path_arguments,
+    check_canonical_path, rewrite_path_arguments,
+};
 pub use session::{
     INJECTION_SUSPECTED, Observation, PRIVATE_DATA, SessionSnapshot, SessionStore,
     UNTRUSTED_CONTENT,

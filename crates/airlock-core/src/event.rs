@@ -18,6 +18,10 @@ pub enum EventKind {
     Completion,
     /// Content scanned outside any agent session (`airlock scan` of files).
     File,
+    /// A tool's name, description and input schema as an MCP server advertises them. Written
+    /// by the server, read by the model as instructions: untrusted, and the place where tool
+    /// poisoning hides.
+    ToolDefinition,
 }
 
 impl EventKind {
@@ -30,6 +34,7 @@ impl EventKind {
             EventKind::RetrievedDocument => "retrieved_document",
             EventKind::Completion => "completion",
             EventKind::File => "file",
+            EventKind::ToolDefinition => "tool_definition",
         }
     }
 
@@ -40,7 +45,8 @@ impl EventKind {
             EventKind::ToolResult
             | EventKind::RetrievedDocument
             | EventKind::Completion
-            | EventKind::File => Trust::Untrusted,
+            | EventKind::File
+            | EventKind::ToolDefinition => Trust::Untrusted,
         }
     }
 }

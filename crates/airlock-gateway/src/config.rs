@@ -43,7 +43,60 @@ pub struct RawConfig {
     /// HTTP listener settings for `airlock serve`.
     #[serde(default)]
     pub server: RawServerConfig,
+    /// The MCP gateway: which agent a stdio client is, tool pinning.
+    #[serde(default)]
+    pub mcp: RawMcpConfig,
 }
+
+/// `[mcp]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMcpConfig {
+    /// The agent a stdio client (`airlock mcp wrap`) acts as; its roles come from
+    /// `[policy.agents.NAME]`. Default `mcp-client`.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// Where pinned tool definitions are kept. Default `airlock-data/mcp-pins.json`.
+    #[serde(default)]
+    pub pins_file: Option<PathBuf>,
+    /// `tofu` (default): an upstream seen for the first time has its tools pinned as listed;
+    /// afterwards a changed or new tool is blocked until `airlock mcp pin` approves it.
+    /// `strict`: nothing is pinned automatically. `off`: definitions are not pinned.
+    #[serde(default)]
+    pub pinning: Option<PinningMode>,
+    /// Largest JSON-RPC message relayed, in bytes. Default 16 MiB.
+    #[serde(default)]
+    pub max_message_bytes: Option<usize>,
+}
+
+/// How tool definitions are pinned (`[mcp] pinning`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PinningMode {
+    /// Trust on first use: an upstream with no pins has its clean tools pinned as listed.
+    #[default]
+    Tofu,
+    /// Only `airlock mcp pin` pins; every unpinned tool is blocked.
+    Strict,
+    /// Definitions are not pinned (poisoned definitions are still blocked).
+    Off,
+}
+
+/// Validated `[mcp]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpSettings {
+    /// The agent a stdio client acts as.
+    pub agent: String,
+    /// The pin file.
+    pub pins_file: PathBuf,
+    /// How definitions are pinned.
+    pub pinning: PinningMode,
+    /// Largest message relayed.
+    pub max_message_bytes: usize,
+}
+
+/// The pin file when `[mcp] pins_file` is not set.
+pub const DEFAULT_PINS_FILE: &str = "airlock-data/mcp-pins.json";
 
 /// `[server]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -90,6 +143,8 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// `[server]`.
     pub server: ServerSettings,
+    /// `[mcp]`.
+    pub mcp: McpSettings,
 }
 
 /// Everything wrong with a configuration, each problem with its key path.
@@ -169,15 +224,19 @@ impl RawConfig {
             .ok();
 
         let server = self.server.validate(&mut problems);
+        let mcp = self.mcp.validate(&mut problems);
 
-        match (policy, audit, identity, server) {
-            (Some(policy), Some(audit), Some(identity), Some(server)) if problems.is_empty() => {
+        match (policy, audit, identity, server, mcp) {
+            (Some(policy), Some(audit), Some(identity), Some(server), Some(mcp))
+                if problems.is_empty() =>
+            {
                 Ok(Config {
                     detect: self.detect.clone(),
                     policy,
                     audit,
                     identity,
                     server,
+                    mcp,
                 })
             }
             _ => Err(ConfigError {
@@ -223,6 +282,38 @@ impl RawServerConfig {
             max_body_bytes,
             request_timeout: Duration::from_millis(timeout_ms),
             reload_interval: (reload_ms != 0).then(|| Duration::from_millis(reload_ms)),
+        })
+    }
+}
+
+impl RawMcpConfig {
+    fn validate(&self, problems: &mut Vec<String>) -> Option<McpSettings> {
+        let before = problems.len();
+        let agent = self
+            .agent
+            .clone()
+            .unwrap_or_else(|| "mcp-client".to_owned());
+        if agent.trim().is_empty() {
+            problems.push("mcp.agent: must name an agent".to_owned());
+        }
+        let pins_file = self
+            .pins_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_PINS_FILE));
+        if pins_file.as_os_str().is_empty() {
+            problems.push("mcp.pins_file: must name a file".to_owned());
+        }
+        let max_message_bytes = self.max_message_bytes.unwrap_or(16 << 20);
+        if !(4096..=256 << 20).contains(&max_message_bytes) {
+            problems.push(format!(
+                "mcp.max_message_bytes: {max_message_bytes} is outside 4096..=268435456"
+            ));
+        }
+        (problems.len() == before).then(|| McpSettings {
+            agent,
+            pins_file,
+            pinning: self.pinning.unwrap_or_default(),
+            max_message_bytes,
         })
     }
 }

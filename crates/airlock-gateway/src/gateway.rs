@@ -17,7 +17,7 @@ use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{Config, ConfigError, RawConfig, ServerSettings};
+use crate::config::{Config, ConfigError, McpSettings, RawConfig, ServerSettings};
 
 /// Why the gateway could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,13 @@ pub struct InspectRequest {
     /// The tool call id of a tool result, named by later data-flow findings.
     #[serde(default)]
     pub call_id: Option<String>,
+    /// The upstream (MCP server) the tool belongs to, when the caller knows.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// How long the upstream took to produce this content, in microseconds; recorded in the
+    /// audit log. Set by surfaces that relay the upstream themselves.
+    #[serde(skip)]
+    pub upstream_latency_us: Option<u64>,
 }
 
 /// What the gateway found in content and decided about it.
@@ -101,6 +108,48 @@ pub struct AuthorizeOutcome {
     /// Sensitive values from earlier tool results that the arguments carry.
     pub data_flows: Vec<DataFlow>,
     /// Where the decision sits in the audit log.
+    pub audit: AuditRef,
+}
+
+/// One upstream's `tools/list` answer, for [`Gateway::review_tool_list`].
+#[derive(Debug, Clone)]
+pub struct ToolListRequest {
+    /// The agent session.
+    pub session: Option<String>,
+    /// The upstream that listed the tools, by its configured name.
+    pub upstream: String,
+    /// The tools in the order listed.
+    pub tools: Vec<ListedTool>,
+    /// How long the upstream took to answer, in microseconds.
+    pub upstream_latency_us: Option<u64>,
+}
+
+/// One tool of a listing.
+#[derive(Debug, Clone)]
+pub struct ListedTool {
+    /// The tool's name as policies know it.
+    pub name: String,
+    /// What the detectors found in its definition (name, description, schema).
+    pub findings: Vec<Finding>,
+    /// Why the surface withholds the tool whatever the policy says, if it does.
+    pub withheld: Option<String>,
+}
+
+/// Whether one listed tool is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolVerdict {
+    /// The caller sees the tool.
+    Shown,
+    /// The tool is left out of the listing, for this reason.
+    Hidden(String),
+}
+
+/// The verdicts on a listing, in the order listed, and its audit record.
+#[derive(Debug, Clone)]
+pub struct ToolListReview {
+    /// One verdict per listed tool.
+    pub verdicts: Vec<ToolVerdict>,
+    /// Where the listing's record sits in the audit log.
     pub audit: AuditRef,
 }
 
@@ -201,6 +250,9 @@ impl Gateway {
         if config.server != current.config.server {
             notes.push("server settings changed: restart to apply them".to_owned());
         }
+        if config.mcp != current.config.mcp {
+            notes.push("mcp settings changed: restart to apply them".to_owned());
+        }
         let fail = |problems: Vec<String>| ConfigError {
             file: match &self.source {
                 ConfigSource::File(path) => Some(path.clone()),
@@ -252,6 +304,11 @@ impl Gateway {
             }
         }
         files
+    }
+
+    /// The `[mcp]` settings in force.
+    pub fn mcp_settings(&self) -> McpSettings {
+        self.live.load().config.mcp.clone()
     }
 
     /// The `[server]` settings in force.
@@ -340,6 +397,13 @@ impl Gateway {
                     "a tool call is authorized, not inspected: send it to /v1/authorize".into(),
                 ));
             }
+            EventKind::ToolDefinition => {
+                return Err(GatewayError::InvalidRequest(
+                    "tool definitions are reviewed when a tool list is relayed \
+                     (Gateway::review_tool_list), not inspected one by one"
+                        .into(),
+                ));
+            }
             EventKind::File => {
                 return Err(GatewayError::InvalidRequest(
                     "kind `file` is for `airlock scan`; on the live path use prompt, tool_result, \
@@ -355,11 +419,13 @@ impl Gateway {
             .scan(&event.content, ScanContext::for_event(event));
         let tool_name = request.tool.clone().or_else(|| event.source.clone());
         let tool = if is_tool {
-            Some(ToolRef::named(
+            let mut tool = ToolRef::named(
                 tool_name
                     .clone()
                     .unwrap_or_else(|| default_source(event.kind).to_owned()),
-            ))
+            );
+            tool.server = request.server.clone();
+            Some(tool)
         } else {
             None
         };
@@ -409,7 +475,10 @@ impl Gateway {
             raw_arguments: Value::String(event.content.clone()),
             findings: findings.iter().map(FindingSummary::from).collect(),
             decision: decision.clone(),
-            context: AuditContext::default(),
+            context: AuditContext {
+                upstream: request.server.clone(),
+                upstream_latency_us: request.upstream_latency_us,
+            },
         };
         let audit = self.append(&entry).await?;
         Ok(InspectOutcome {
@@ -469,7 +538,7 @@ impl Gateway {
 
         let mut audited: Vec<Finding> = findings.clone();
         audited.extend(data_flows.iter().map(DataFlow::to_finding));
-        let entry = AuditEntry::redacted(
+        let mut entry = AuditEntry::redacted(
             request.session.clone(),
             principal.clone(),
             EventKind::ToolCall,
@@ -479,6 +548,7 @@ impl Gateway {
             &audited,
             decision.clone(),
         );
+        entry.context.upstream = request.server.clone();
         let audit = self.append(&entry).await?;
         Ok(AuthorizeOutcome {
             decision,
@@ -486,6 +556,112 @@ impl Gateway {
             data_flows,
             audit,
         })
+    }
+
+    /// Runs the detectors over `content` as content of `kind`, without deciding or auditing
+    /// anything: for surfaces that review something before it becomes an event (tool
+    /// definitions at `tools/list`).
+    pub fn scan(&self, content: &str, kind: EventKind) -> Vec<Finding> {
+        self.live
+            .load()
+            .scanner
+            .scan(content, ScanContext::of_kind(kind))
+    }
+
+    /// `content` with every secret and piece of personal data the detectors find replaced by
+    /// its placeholder: for surfaces that carry content in several parts (an MCP tool result's
+    /// content blocks) and apply a `redact` decision to each part.
+    pub fn redact(&self, content: &str, kind: EventKind) -> String {
+        let findings = self.scan(content, kind);
+        redact_sensitive(content, &findings).text
+    }
+
+    /// Decides which tools of one upstream's tool list `principal` is shown, and audits the
+    /// listing as one record. A tool the surface withholds itself (a poisoned definition, a
+    /// definition changed since it was pinned) is hidden whatever the policy says; every other
+    /// tool is shown unless its `list_tools` decision is `deny`. Returns only once the audit
+    /// record is durable.
+    pub async fn review_tool_list(
+        &self,
+        principal: &Principal,
+        request: &ToolListRequest,
+    ) -> Result<ToolListReview, GatewayError> {
+        let now = now_unix();
+        let session = self.session_snapshot(request.session.as_deref(), now);
+        let mut verdicts = Vec::with_capacity(request.tools.len());
+        let mut hidden = serde_json::Map::new();
+        let mut shown = Vec::new();
+        let mut findings: Vec<Finding> = Vec::new();
+        for listed in &request.tools {
+            findings.extend(listed.findings.iter().cloned());
+            let verdict = match &listed.withheld {
+                Some(reason) => ToolVerdict::Hidden(reason.clone()),
+                None => {
+                    let mut tool = ToolRef::named(listed.name.clone());
+                    tool.server = Some(request.upstream.clone());
+                    let decision = self.policy.authorize(&Request {
+                        principal: principal.clone(),
+                        action: Action::ListTools,
+                        tool: Some(tool),
+                        server: None,
+                        arguments: Value::Null,
+                        session: session.clone(),
+                        findings: listed.findings.clone(),
+                        data_flows: Vec::new(),
+                        resource_scope: None,
+                        now,
+                    });
+                    if decision.outcome == Outcome::Deny {
+                        ToolVerdict::Hidden(decision.reasons.join("; "))
+                    } else {
+                        ToolVerdict::Shown
+                    }
+                }
+            };
+            match &verdict {
+                ToolVerdict::Shown => shown.push(Value::String(listed.name.clone())),
+                ToolVerdict::Hidden(reason) => {
+                    hidden.insert(listed.name.clone(), Value::String(reason.clone()));
+                }
+            }
+            verdicts.push(verdict);
+        }
+        let decision = Decision {
+            // A listing with tools left out is recorded as redacted: the caller got part of it.
+            outcome: if hidden.is_empty() {
+                Outcome::Allow
+            } else {
+                Outcome::Redact
+            },
+            reasons: hidden
+                .iter()
+                .map(|(name, reason)| {
+                    format!(
+                        "tool `{name}` hidden: {}",
+                        reason.as_str().unwrap_or_default()
+                    )
+                })
+                .collect(),
+            policy_ids: Vec::new(),
+            step_up: None,
+        };
+        let listing = serde_json::json!({ "shown": shown, "hidden": hidden });
+        let entry = AuditEntry {
+            session: request.session.clone(),
+            principal: principal.clone(),
+            event_kind: EventKind::ToolDefinition,
+            tool: None,
+            arguments: listing.clone(),
+            raw_arguments: listing,
+            findings: findings.iter().map(FindingSummary::from).collect(),
+            decision,
+            context: AuditContext {
+                upstream: Some(request.upstream.clone()),
+                upstream_latency_us: request.upstream_latency_us,
+            },
+        };
+        let audit = self.append(&entry).await?;
+        Ok(ToolListReview { verdicts, audit })
     }
 
     fn session_snapshot(&self, session: Option<&str>, now: i64) -> airlock_policy::SessionSnapshot {

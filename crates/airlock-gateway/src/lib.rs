@@ -19,8 +19,11 @@
 mod config;
 mod gateway;
 
-pub use config::{Config, ConfigError, DEFAULT_LISTEN, RawConfig, RawServerConfig, ServerSettings};
+pub use config::{
+    Config, ConfigError, DEFAULT_LISTEN, DEFAULT_PINS_FILE, McpSettings, PinningMode, RawConfig,
+    RawMcpConfig, RawServerConfig, ServerSettings,
+};
 pub use gateway::{
     AuditRef, AuthorizeOutcome, AuthorizeRequest, ConfigSource, Gateway, GatewayError,
-    InspectOutcome, InspectRequest,
+    InspectOutcome, InspectRequest, ListedTool, ToolListRequest, ToolListReview, ToolVerdict,
 };

@@ -71,6 +71,9 @@ pub struct InspectBody {
     /// The tool call id of a tool result.
     #[serde(default)]
     call_id: Option<String>,
+    /// The MCP server the tool belongs to.
+    #[serde(default)]
+    server: Option<String>,
     /// Who acts — only when the server has no `[identity]` configured (loopback use);
     /// otherwise the principal comes from the credentials.
     #[serde(default)]
@@ -161,6 +164,8 @@ async fn inspect(
             event: body.event,
             tool: body.tool,
             call_id: body.call_id,
+            server: body.server,
+            upstream_latency_us: None,
         };
         let outcome = with_timeout(gateway, gateway.inspect(&principal, &request)).await?;
         let tool = request.tool.as_deref().or(request.event.source.as_deref());

@@ -83,6 +83,10 @@ pub enum ContextArg {
     Completion,
     /// Content scanned outside any agent session, such as files in a repository.
     File,
+    /// An MCP tool's name, description and input schema (untrusted: where tool poisoning
+    /// hides).
+    #[value(alias = "tool-definition")]
+    ToolDefinition,
 }
 
 impl ContextArg {
@@ -95,6 +99,7 @@ impl ContextArg {
             ContextArg::RetrievedDocument => EventKind::RetrievedDocument,
             ContextArg::Completion => EventKind::Completion,
             ContextArg::File => EventKind::File,
+            ContextArg::ToolDefinition => EventKind::ToolDefinition,
         }
     }
 

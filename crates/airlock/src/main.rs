@@ -12,6 +12,7 @@ mod config;
 mod eval;
 mod input;
 mod jsonl;
+mod mcp;
 mod output;
 mod policy;
 mod records;
@@ -54,6 +55,8 @@ enum Command {
     Policy(policy::PolicyArgs),
     /// Serve the HTTP decision API (inspect, authorize) with hot-reloaded policies.
     Serve(serve::ServeArgs),
+    /// Put airlock in front of an MCP server (`wrap`) and pin its tool definitions (`pin`).
+    Mcp(mcp::McpArgs),
 }
 
 /// How a command ended, as the process exit code.
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Mcp(args) => mcp::run(args),
     };
     match result {
         Ok(status) => status.into(),

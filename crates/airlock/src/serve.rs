@@ -70,7 +70,7 @@ async fn shutdown_signal() {
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

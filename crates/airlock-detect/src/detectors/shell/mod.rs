@@ -663,6 +663,7 @@ fn grade(
             | EventKind::Prompt
             | EventKind::ToolResult
             | EventKind::RetrievedDocument
+            | EventKind::ToolDefinition
     );
     match setting {
         Setting::Exec => Some((severity, score)),

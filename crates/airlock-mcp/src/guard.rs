@@ -1,0 +1,707 @@
+//! The MCP guard: what airlock does to each message between one client and one upstream,
+//! whatever carries the messages (stdio here, Streamable HTTP in the server).
+//!
+//! | message | what happens |
+//! |---|---|
+//! | `tools/list` answer | each definition is reviewed for poisoning and checked against its pin; the gateway decides per tool (`list_tools`); hidden tools are dropped from the answer |
+//! | `tools/call` | refused unless the tool was listed and shown; arguments are authorized (`call_tool`); refusals come back as a tool result with `isError: true` so the model can read why |
+//! | `tools/call` answer | the result is untrusted content: inspected (`receive_tool_result`), which taints the session; passed, redacted, or replaced by a notice |
+//! | `resources/read`, `prompts/get` | authorized as calls of the pseudo-tools `resources/read` and `prompts/get`; their answers are inspected like tool results; refusals are JSON-RPC errors |
+//! | anything else | relayed unchanged, both ways: initialize, ping, notifications, progress, cancellation, `listChanged`, and the server's own requests (sampling, elicitation, roots) |
+//!
+//! Every decision is in the audit log before the message moves on; a decision that cannot be
+//! recorded refuses the message.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use airlock_core::{Decision, Event, EventKind, Finding, Outcome, Principal};
+use airlock_gateway::{
+    AuditRef, AuthorizeRequest, Gateway, GatewayError, InspectRequest, ListedTool, PinningMode,
+    ToolListRequest, ToolVerdict,
+};
+use serde_json::{Value, json};
+
+use crate::jsonrpc::{self, Kind, code};
+use crate::pins::{PinCheck, PinStore, definition_digest};
+use crate::poison;
+
+/// Where a message goes next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// To the MCP client.
+    ToClient(Value),
+    /// To the upstream server.
+    ToUpstream(Value),
+}
+
+/// The pseudo-tool `resources/read` is authorized as (arguments `{ "uri": … }`).
+pub const READ_RESOURCE_TOOL: &str = "resources/read";
+/// The pseudo-tool `prompts/get` is authorized as (arguments `{ "name": …, "arguments": … }`).
+pub const GET_PROMPT_TOOL: &str = "prompts/get";
+
+/// Who is on the client side and which upstream is on the other.
+#[derive(Debug, Clone)]
+pub struct GuardSettings {
+    /// The upstream's name: in policies (`Tool.server`), pins and audit records.
+    pub upstream: String,
+    /// Who the client is.
+    pub principal: Principal,
+    /// The agent session that taint and data flow are tracked in.
+    pub session: String,
+    /// How tool definitions are pinned.
+    pub pinning: PinningMode,
+    /// The directory relative paths in arguments are resolved against (the upstream's
+    /// working directory), for arguments declared `Path`.
+    pub path_base: PathBuf,
+}
+
+/// One client's view of one upstream.
+pub struct McpGuard {
+    gateway: Arc<Gateway>,
+    pins: Arc<PinStore>,
+    settings: GuardSettings,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for McpGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpGuard")
+            .field("upstream", &self.settings.upstream)
+            .field("session", &self.settings.session)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Client requests whose answers the guard must see, by id.
+    pending: HashMap<String, Pending>,
+    /// Every tool of the latest listing, and whether the client may use it.
+    tools: HashMap<String, ToolVerdict>,
+    /// Whether a listing has been reviewed yet.
+    listed: bool,
+}
+
+enum Pending {
+    ToolsList {
+        first_page: bool,
+        started: Instant,
+    },
+    Call {
+        tool: String,
+        call_id: String,
+        started: Instant,
+    },
+}
+
+/// What to tell the client about a refusal.
+struct Refusal {
+    code: i64,
+    text: String,
+    meta: Value,
+}
+
+impl McpGuard {
+    /// A guard for one client session of `settings.upstream`.
+    pub fn new(gateway: Arc<Gateway>, pins: Arc<PinStore>, settings: GuardSettings) -> McpGuard {
+        McpGuard {
+            gateway,
+            pins,
+            settings,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The settings this guard runs with.
+    pub fn settings(&self) -> &GuardSettings {
+        &self.settings
+    }
+
+    /// Handles one message from the client.
+    pub async fn from_client(&self, message: Value) -> Vec<Route> {
+        let (id, method) = match jsonrpc::classify(&message) {
+            Kind::Request { id, method } => (id.clone(), method.to_owned()),
+            Kind::Notification { .. } | Kind::Response { .. } => {
+                return vec![Route::ToUpstream(message)];
+            }
+            Kind::Invalid(why) => {
+                let id = message.get("id").cloned().unwrap_or(Value::Null);
+                return vec![Route::ToClient(jsonrpc::error_response(
+                    &id,
+                    code::INVALID_REQUEST,
+                    why,
+                    None,
+                ))];
+            }
+        };
+        match method.as_str() {
+            "tools/list" => {
+                let first_page = message.pointer("/params/cursor").is_none_or(Value::is_null);
+                self.remember(
+                    &id,
+                    Pending::ToolsList {
+                        first_page,
+                        started: Instant::now(),
+                    },
+                );
+                vec![Route::ToUpstream(message)]
+            }
+            "tools/call" => self.tools_call(id, message).await,
+            "resources/read" => {
+                let uri = message.pointer("/params/uri").cloned();
+                let Some(uri @ Value::String(_)) = uri else {
+                    return invalid_params(&id, "resources/read needs `params.uri`, a string");
+                };
+                let arguments = json!({ "uri": uri });
+                self.pseudo_tool_call(id, message, READ_RESOURCE_TOOL, arguments)
+                    .await
+            }
+            "prompts/get" => {
+                let name = message.pointer("/params/name").cloned();
+                let Some(name @ Value::String(_)) = name else {
+                    return invalid_params(&id, "prompts/get needs `params.name`, a string");
+                };
+                let prompt_arguments = message
+                    .pointer("/params/arguments")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let arguments = json!({ "name": name, "arguments": prompt_arguments });
+                self.pseudo_tool_call(id, message, GET_PROMPT_TOOL, arguments)
+                    .await
+            }
+            _ => vec![Route::ToUpstream(message)],
+        }
+    }
+
+    /// Handles one message from the upstream.
+    pub async fn from_upstream(&self, message: Value) -> Vec<Route> {
+        let Kind::Response { id } = jsonrpc::classify(&message) else {
+            // Notifications and the server's own requests (sampling, elicitation, roots)
+            // are relayed as they are.
+            return vec![Route::ToClient(message)];
+        };
+        let pending = self.lock().pending.remove(&jsonrpc::id_key(id));
+        match pending {
+            None => vec![Route::ToClient(message)],
+            Some(Pending::ToolsList {
+                first_page,
+                started,
+            }) => vec![Route::ToClient(
+                self.tools_listed(message, first_page, started).await,
+            )],
+            Some(Pending::Call {
+                tool,
+                call_id,
+                started,
+            }) => vec![Route::ToClient(
+                self.call_answered(message, &tool, &call_id, started).await,
+            )],
+        }
+    }
+
+    async fn tools_call(&self, id: Value, mut message: Value) -> Vec<Route> {
+        let Some(tool) = message
+            .pointer("/params/name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            return invalid_params(&id, "tools/call needs `params.name`, a string");
+        };
+        let arguments = message
+            .pointer("/params/arguments")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        if !arguments.is_object() {
+            return invalid_params(&id, "tools/call `params.arguments` must be an object");
+        }
+        let unlisted = {
+            let state = self.lock();
+            match state.tools.get(&tool) {
+                Some(ToolVerdict::Shown) => None,
+                Some(ToolVerdict::Hidden(reason)) => {
+                    Some(format!("airlock refused to call `{tool}`: {reason}"))
+                }
+                None if !state.listed => Some(format!(
+                    "airlock refused to call `{tool}`: its definition has not been reviewed yet; \
+                     list the tools (tools/list) first"
+                )),
+                None => Some(format!(
+                    "airlock refused to call `{tool}`: `{}` did not list a tool of that name",
+                    self.settings.upstream
+                )),
+            }
+        };
+        if let Some(text) = unlisted {
+            let refusal = Refusal {
+                code: code::DENIED,
+                meta: json!({ "outcome": "deny", "reasons": [text.clone()] }),
+                text,
+            };
+            return vec![Route::ToClient(refusal_result(&id, refusal))];
+        }
+        match self.authorize(&tool, arguments).await {
+            Ok((decision, audit, arguments)) => match refusal(&tool, &decision, &audit) {
+                None => {
+                    if let Some(params) = message.get_mut("params") {
+                        params["arguments"] = arguments;
+                    }
+                    self.remember_call(&id, &tool);
+                    vec![Route::ToUpstream(message)]
+                }
+                Some(refusal) => vec![Route::ToClient(refusal_result(&id, refusal))],
+            },
+            Err(err) => vec![Route::ToClient(unrecorded(&id, &err))],
+        }
+    }
+
+    async fn pseudo_tool_call(
+        &self,
+        id: Value,
+        message: Value,
+        tool: &str,
+        arguments: Value,
+    ) -> Vec<Route> {
+        match self.authorize(tool, arguments).await {
+            Ok((decision, audit, _)) => match refusal(tool, &decision, &audit) {
+                None => {
+                    self.remember_call(&id, tool);
+                    vec![Route::ToUpstream(message)]
+                }
+                Some(refusal) => vec![Route::ToClient(jsonrpc::error_response(
+                    &id,
+                    refusal.code,
+                    &refusal.text,
+                    Some(json!({ "airlock": refusal.meta })),
+                ))],
+            },
+            Err(err) => vec![Route::ToClient(unrecorded(&id, &err))],
+        }
+    }
+
+    /// Canonicalises `Path` arguments, asks the gateway, and returns the decision, its audit
+    /// record and the arguments to forward (redacted when the decision is `redact`).
+    async fn authorize(
+        &self,
+        tool: &str,
+        mut arguments: Value,
+    ) -> Result<(Decision, AuditRef, Value), GatewayError> {
+        if let Err(problem) = self.canonicalize_paths(tool, &mut arguments) {
+            return Err(GatewayError::InvalidRequest(problem));
+        }
+        let request = AuthorizeRequest {
+            session: Some(self.settings.session.clone()),
+            tool: tool.to_owned(),
+            server: Some(self.settings.upstream.clone()),
+            arguments,
+        };
+        let outcome = self
+            .gateway
+            .authorize(&self.settings.principal, &request)
+            .await?;
+        let mut arguments = request.arguments;
+        if outcome.decision.outcome == Outcome::Redact {
+            redact_strings(&mut arguments, &|text| {
+                self.gateway.redact(text, EventKind::ToolCall)
+            });
+        }
+        Ok((outcome.decision, outcome.audit, arguments))
+    }
+
+    /// Rewrites every argument declared `Path` (or `Set<Path>`) to the canonical absolute
+    /// path it names on this machine, so that the policy and the upstream see the same file.
+    fn canonicalize_paths(&self, _tool: &str, _arguments: &mut Value) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn tools_listed(&self, mut message: Value, first_page: bool, started: Instant) -> Value {
+        let latency = elapsed_us(started);
+        let Some(tools) = message
+            .pointer_mut("/result/tools")
+            .and_then(Value::as_array_mut)
+        else {
+            return message;
+        };
+        let upstream = self.settings.upstream.clone();
+        let others = self.pins.tool_names_by_upstream();
+        let mut listed = Vec::with_capacity(tools.len());
+        let mut to_pin = Vec::new();
+        for tool in tools.iter() {
+            let name = tool
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let findings = poison::review_definition(&self.gateway, &upstream, tool, &others);
+            let withheld = self.withheld(&name, tool, &findings, &mut to_pin);
+            listed.push(ListedTool {
+                name,
+                findings,
+                withheld,
+            });
+        }
+        if !to_pin.is_empty() {
+            let definitions: Vec<(String, &Value)> = tools
+                .iter()
+                .filter_map(|tool| {
+                    let name = tool.get("name").and_then(Value::as_str)?;
+                    to_pin
+                        .contains(&name.to_owned())
+                        .then(|| (name.to_owned(), tool))
+                })
+                .collect();
+            match self.pins.pin(&upstream, &definitions, "tofu") {
+                Ok(()) => tracing::info!(
+                    upstream = %upstream,
+                    tools = definitions.len(),
+                    file = %self.pins.path().display(),
+                    "first listing of this upstream: tool definitions pinned (trust on first use)"
+                ),
+                Err(err) => tracing::warn!(upstream = %upstream, "{err}"),
+            }
+        }
+        let request = ToolListRequest {
+            session: Some(self.settings.session.clone()),
+            upstream: upstream.clone(),
+            tools: listed.clone(),
+            upstream_latency_us: Some(latency),
+        };
+        let verdicts = match self
+            .gateway
+            .review_tool_list(&self.settings.principal, &request)
+            .await
+        {
+            Ok(review) => review.verdicts,
+            Err(err) => {
+                // Unrecorded: show nothing rather than something unreviewed.
+                tracing::error!(upstream = %upstream, "tool listing not recorded: {err}");
+                vec![
+                    ToolVerdict::Hidden(format!("the listing could not be recorded: {err}"));
+                    listed.len()
+                ]
+            }
+        };
+        {
+            let mut state = self.lock();
+            if first_page {
+                state.tools.clear();
+            }
+            state.listed = true;
+            for (tool, verdict) in listed.iter().zip(&verdicts) {
+                if let ToolVerdict::Hidden(reason) = verdict {
+                    tracing::warn!(upstream = %upstream, tool = %tool.name, "tool hidden: {reason}");
+                }
+                state.tools.insert(tool.name.clone(), verdict.clone());
+            }
+        }
+        let mut verdict = verdicts.iter();
+        tools.retain(|_| verdict.next() == Some(&ToolVerdict::Shown));
+        message
+    }
+
+    /// Why a listed tool is withheld whatever the policy says, if it is; adds it to `to_pin`
+    /// when trust-on-first-use pins it now.
+    fn withheld(
+        &self,
+        name: &str,
+        tool: &Value,
+        findings: &[Finding],
+        to_pin: &mut Vec<String>,
+    ) -> Option<String> {
+        if name.is_empty() {
+            return Some("the server listed a tool without a name".to_owned());
+        }
+        if poison::is_poisoned(findings) {
+            return Some(format!(
+                "its definition carries instructions for the model ({}); a tool that tells the \
+                 model what to do is not offered",
+                poison::summary(findings)
+            ));
+        }
+        let upstream = &self.settings.upstream;
+        let approve =
+            format!("approve it with `airlock mcp pin --upstream {upstream} -- <server command>`");
+        match (
+            self.settings.pinning,
+            self.pins.check(upstream, name, &definition_digest(tool)),
+        ) {
+            (PinningMode::Off, _) | (_, PinCheck::Unchanged) => None,
+            (_, PinCheck::Changed { pinned_description }) => Some(format!(
+                "its definition changed since it was pinned (a possible rug pull; pinned \
+                 description: {pinned_description:?}); review the change and {approve}"
+            )),
+            (_, PinCheck::NewTool) => Some(format!(
+                "it is new since this server's tools were pinned; review it and {approve}"
+            )),
+            (PinningMode::Tofu, PinCheck::UnknownUpstream) => {
+                to_pin.push(name.to_owned());
+                None
+            }
+            (PinningMode::Strict, PinCheck::UnknownUpstream) => Some(format!(
+                "this server's tools are not pinned and [mcp] pinning = \"strict\"; {approve}"
+            )),
+        }
+    }
+
+    async fn call_answered(
+        &self,
+        mut message: Value,
+        tool: &str,
+        call_id: &str,
+        started: Instant,
+    ) -> Value {
+        let latency = elapsed_us(started);
+        let id = message.get("id").cloned().unwrap_or(Value::Null);
+        let Some(result) = message.get_mut("result") else {
+            // An error answer carries no content for the model beyond its message.
+            return message;
+        };
+        let content = result_text(result);
+        let request = InspectRequest {
+            session: Some(self.settings.session.clone()),
+            event: Event {
+                kind: EventKind::ToolResult,
+                content,
+                source: Some(tool.to_owned()),
+                trust: None,
+            },
+            tool: Some(tool.to_owned()),
+            call_id: Some(call_id.to_owned()),
+            server: Some(self.settings.upstream.clone()),
+            upstream_latency_us: Some(latency),
+        };
+        let outcome = self
+            .gateway
+            .inspect(&self.settings.principal, &request)
+            .await;
+        let decision = match outcome {
+            Ok(outcome) => outcome.decision,
+            Err(err) => {
+                return withheld_answer(
+                    &id,
+                    tool,
+                    &format!("the result could not be recorded ({err}); it was withheld"),
+                    json!({ "outcome": "deny" }),
+                );
+            }
+        };
+        match decision.outcome {
+            Outcome::Allow => message,
+            Outcome::Redact => {
+                if let Some(result) = message.get_mut("result") {
+                    redact_result(result, &|text| {
+                        self.gateway.redact(text, EventKind::ToolResult)
+                    });
+                }
+                message
+            }
+            Outcome::Deny | Outcome::RequireApproval | Outcome::StepUp => withheld_answer(
+                &id,
+                tool,
+                &format!("the result was withheld: {}", decision.reasons.join("; ")),
+                json!({ "outcome": decision.outcome.as_str(), "reasons": decision.reasons }),
+            ),
+        }
+    }
+
+    fn remember(&self, id: &Value, pending: Pending) {
+        self.lock().pending.insert(jsonrpc::id_key(id), pending);
+    }
+
+    fn remember_call(&self, id: &Value, tool: &str) {
+        self.remember(
+            id,
+            Pending::Call {
+                tool: tool.to_owned(),
+                call_id: format!("{}:{}", self.settings.upstream, jsonrpc::id_key(id)),
+                started: Instant::now(),
+            },
+        );
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// What to tell the client when `decision` stops a call of `tool`; `None` when it proceeds.
+fn refusal(tool: &str, decision: &Decision, audit: &AuditRef) -> Option<Refusal> {
+    let reasons = if decision.reasons.is_empty() {
+        "no reason given".to_owned()
+    } else {
+        decision.reasons.join("; ")
+    };
+    match decision.outcome {
+        Outcome::Allow | Outcome::Redact => None,
+        Outcome::Deny => Some(Refusal {
+            code: code::DENIED,
+            text: format!("airlock denied `{tool}`: {reasons}"),
+            meta: json!({ "outcome": "deny", "reasons": decision.reasons }),
+        }),
+        Outcome::RequireApproval => {
+            let approval_id = approval_id(audit);
+            Some(Refusal {
+                code: code::APPROVAL_REQUIRED,
+                text: format!(
+                    "airlock needs a human to approve this exact call of `{tool}` first \
+                     (approval id {approval_id}): {reasons}. Ask the user to approve it, then \
+                     make the same call again."
+                ),
+                meta: json!({
+                    "outcome": "require_approval",
+                    "approval_id": approval_id,
+                    "reasons": decision.reasons,
+                }),
+            })
+        }
+        Outcome::StepUp => Some(Refusal {
+            code: code::STEP_UP_REQUIRED,
+            text: format!(
+                "airlock needs the user to sign in again more strongly before `{tool}`: {reasons}"
+            ),
+            meta: json!({
+                "outcome": "step_up",
+                "reasons": decision.reasons,
+                "step_up": decision.step_up,
+            }),
+        }),
+    }
+}
+
+/// The id a pending approval is known by: the audit record of the decision that asked for it,
+/// which binds the exact call (its arguments' fingerprint).
+pub fn approval_id(audit: &AuditRef) -> String {
+    let short: String = audit.hash.chars().take(16).collect();
+    format!("apr-{}-{short}", audit.sequence)
+}
+
+/// A tool result that tells the model the call was refused, and why (MCP reports tool
+/// errors in the result, with `isError`, so that the model can read them).
+fn refusal_result(id: &Value, refusal: Refusal) -> Value {
+    jsonrpc::result_response(
+        id,
+        json!({
+            "content": [{ "type": "text", "text": refusal.text }],
+            "isError": true,
+            "_meta": { "airlock": refusal.meta },
+        }),
+    )
+}
+
+fn withheld_answer(id: &Value, tool: &str, why: &str, meta: Value) -> Value {
+    refusal_result(
+        id,
+        Refusal {
+            code: code::DENIED,
+            text: format!("airlock: `{tool}` ran, but {why}"),
+            meta,
+        },
+    )
+}
+
+fn unrecorded(id: &Value, err: &GatewayError) -> Value {
+    match err {
+        GatewayError::InvalidRequest(problem) => {
+            jsonrpc::error_response(id, code::INVALID_PARAMS, problem, None)
+        }
+        other => jsonrpc::error_response(
+            id,
+            code::INTERNAL_ERROR,
+            &format!("airlock could not decide on this request and refused it: {other}"),
+            None,
+        ),
+    }
+}
+
+fn invalid_params(id: &Value, problem: &str) -> Vec<Route> {
+    vec![Route::ToClient(jsonrpc::error_response(
+        id,
+        code::INVALID_PARAMS,
+        problem,
+        None,
+    ))]
+}
+
+/// The text a model would read from a tool result, resource read or prompt: text blocks,
+/// embedded resources' text, structured content, prompt messages.
+fn result_text(result: &Value) -> String {
+    let mut text = String::new();
+    let mut push = |part: &str| {
+        if !part.is_empty() {
+            text.push_str(part);
+            text.push('\n');
+        }
+    };
+    let blocks = ["content", "contents", "messages"]
+        .iter()
+        .filter_map(|key| result.get(*key).and_then(Value::as_array))
+        .flatten();
+    for block in blocks {
+        for pointer in [
+            "/text",
+            "/resource/text",
+            "/content/text",
+            "/content/resource/text",
+        ] {
+            if let Some(part) = block.pointer(pointer).and_then(Value::as_str) {
+                push(part);
+            }
+        }
+    }
+    for key in ["structuredContent", "description"] {
+        if let Some(value) = result.get(key) {
+            match value {
+                Value::String(part) => push(part),
+                Value::Null => {}
+                other => push(&other.to_string()),
+            }
+        }
+    }
+    text
+}
+
+/// Applies `redact` to every text a model would read in a result (see [`result_text`]).
+fn redact_result(result: &mut Value, redact: &dyn Fn(&str) -> String) {
+    for key in ["content", "contents", "messages"] {
+        let Some(blocks) = result.get_mut(key).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for block in blocks {
+            for pointer in [
+                "/text",
+                "/resource/text",
+                "/content/text",
+                "/content/resource/text",
+            ] {
+                if let Some(Value::String(part)) = block.pointer_mut(pointer) {
+                    *part = redact(part);
+                }
+            }
+        }
+    }
+    if let Some(structured) = result.get_mut("structuredContent") {
+        redact_strings(structured, redact);
+    }
+}
+
+/// Applies `redact` to every string in a JSON value.
+fn redact_strings(value: &mut Value, redact: &dyn Fn(&str) -> String) {
+    match value {
+        Value::String(text) => *text = redact(text),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| redact_strings(item, redact)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|item| redact_strings(item, redact)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+fn elapsed_us(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}

@@ -120,10 +120,10 @@ pub enum PathError {
         /// The path as given.
         path: String,
     },
-    /// A percent-escape that decodes to `.`, `/`, `\` or NUL: a server that decodes it would
-    /// see a different path than the policy.
+    /// A percent-escape that decodes to `.`, `/`, `\` or NUL (also as `%uXXXX` or an overlong
+    /// UTF-8 byte): a server that decodes it would see a different path than the policy.
     #[error(
-        "{} contains `{escape}`, a percent-escape of `{decoded}`{}; a server that decodes it \
+        "{} contains `{escape}`, a percent-escape of {decoded}{}; a server that decodes it \
          would open a different path than the policy checked; give the path decoded",
         shown(path),
         if *rounds > 1 { format!(" after {rounds} rounds of decoding") } else { String::new() }
@@ -133,7 +133,7 @@ pub enum PathError {
         path: String,
         /// The escape, as it appears after `rounds - 1` rounds of decoding.
         escape: String,
-        /// What it decodes to, printable.
+        /// What it decodes to, in words: "`.`", "NUL", …
         decoded: &'static str,
         /// How many rounds of percent-decoding reveal it (1: it is in the text as given).
         rounds: usize,
@@ -447,7 +447,7 @@ fn decode_file_uri(uri: &str) -> Result<String, PathError> {
                     return Err(PathError::AmbiguousEscape {
                         path: uri.into(),
                         escape: format!("%{}", String::from_utf8_lossy(&tail[..2])),
-                        decoded: if decoded == b'/' { "/" } else { "\\" },
+                        decoded: if decoded == b'/' { "`/`" } else { "`\\`" },
                         rounds: 1,
                     });
                 }
@@ -485,22 +485,35 @@ fn check_escapes(raw: &str, path: &str) -> Result<(), PathError> {
     Ok(())
 }
 
+/// The first escape in `text` of `.`, `/`, `\` or NUL: `%XX`, IIS's `%uXXXX`, or `%C0`/`%C1`,
+/// lead bytes of overlong UTF-8 forms (`%C0%AE` is `.` to a lax decoder).
 fn find_ambiguous_escape(text: &str) -> Option<(String, &'static str)> {
+    let name = |code: u32| match code {
+        0x2e => Some("`.`"),
+        0x2f => Some("`/`"),
+        0x5c => Some("`\\`"),
+        0 => Some("NUL"),
+        _ => None,
+    };
     let bytes = text.as_bytes();
-    bytes.windows(3).find_map(|w| {
-        if w[0] != b'%' {
-            return None;
-        }
-        let hex = std::str::from_utf8(&w[1..]).ok()?;
-        let decoded = match u8::from_str_radix(hex, 16).ok()? {
-            b'.' => ".",
-            b'/' => "/",
-            b'\\' => "\\",
-            0 => "NUL",
-            _ => return None,
-        };
-        Some((format!("%{hex}"), decoded))
-    })
+    (0..bytes.len())
+        .filter(|&i| bytes[i] == b'%')
+        .find_map(|i| {
+            let hex_at = |from: usize, len: usize| {
+                let hex = std::str::from_utf8(bytes.get(from..from + len)?).ok()?;
+                u32::from_str_radix(hex, 16).ok().map(|code| (hex, code))
+            };
+            if matches!(bytes.get(i + 1), Some(b'u' | b'U')) {
+                let (hex, code) = hex_at(i + 2, 4)?;
+                return name(code).map(|decoded| (format!("%u{hex}"), decoded));
+            }
+            let (hex, code) = hex_at(i + 1, 2)?;
+            let decoded = match code {
+                0xc0 | 0xc1 => "an overlong UTF-8 byte (`.` or `/` to a lax decoder)",
+                code => name(code)?,
+            };
+            Some((format!("%{hex}"), decoded))
+        })
 }
 
 /// Decodes every well-formed `%XX`; leaves a malformed `%` as it is.
@@ -710,22 +723,33 @@ mod tests {
         assert!(matches!(
             refused("/proj/%2e%2e/x"),
             PathError::AmbiguousEscape {
-                decoded: ".",
+                decoded: "`.`",
                 rounds: 1,
                 ..
             }
         ));
         assert!(matches!(
             refused("/proj/..%2Fetc"),
-            PathError::AmbiguousEscape { decoded: "/", .. }
+            PathError::AmbiguousEscape { decoded: "`/`", .. }
         ));
         assert!(matches!(
             refused("/proj/a%5c"),
-            PathError::AmbiguousEscape { decoded: "\\", .. }
+            PathError::AmbiguousEscape {
+                decoded: "`\\`",
+                ..
+            }
         ));
         assert!(matches!(
             refused("/proj/a%00.txt"),
             PathError::AmbiguousEscape { decoded: "NUL", .. }
+        ));
+        assert!(matches!(
+            refused("/proj/%c0%ae%c0%ae/x"),
+            PathError::AmbiguousEscape { .. }
+        ));
+        assert!(matches!(
+            refused("/proj/%u002e%u002e/x"),
+            PathError::AmbiguousEscape { decoded: "`.`", .. }
         ));
         assert!(matches!(
             refused("/proj/%252e%252e/x"),
@@ -772,7 +796,7 @@ mod tests {
         ));
         assert!(matches!(
             refused("file:///proj/..%2fetc"),
-            PathError::AmbiguousEscape { decoded: "/", .. }
+            PathError::AmbiguousEscape { decoded: "`/`", .. }
         ));
         assert!(matches!(
             refused("file:///proj/a%00"),

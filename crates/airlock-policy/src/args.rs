@@ -29,9 +29,9 @@
 //! `Path` is a Cedar `String` that a policy can match with `like "/project/*"` and trust: the
 //! mapping accepts only an absolute, lexically normalised path — no `.`, `..` or empty
 //! segments, no trailing `/` (except `/`), no leading `~`, no NUL, no backslash, and no
-//! percent-escape that decodes (in any number of rounds) to `.`, `/`, `\` or NUL. A
-//! `file:///PATH` or `file://localhost/PATH` URI is percent-decoded and its path must pass the
-//! same rules; the policy sees the plain path. Anything else is refused, with the reason, not
+//! percent-escape that decodes (in any number of rounds) to `.`, `/`, `\` or NUL (also as
+//! `%uXXXX` or an overlong UTF-8 byte). A `file:///PATH` or `file://localhost/PATH` URI is
+//! percent-decoded and its path must pass the same rules; the policy sees the plain path. Anything else is refused, with the reason, not
 //! repaired: a surface that can see the server's filesystem repairs it first, with symbolic
 //! links resolved, and forwards the repaired value ([`crate::paths`]).
 

@@ -248,7 +248,7 @@ fn shown(path: &str) -> String {
 ///
 /// Canonical: starts with `/`; no `.`, `..` or empty segments; no trailing `/` (except `/`
 /// itself); no `~` at the start; no NUL; no backslash; no percent-escape that decodes (in any
-/// number of rounds) to `.`, `/`, `\` or NUL. A `file://` URI (`file:///PATH`,
+/// number of rounds) to `.`, `/`, `\` or NUL, nor their `%uXXXX` or overlong UTF-8 forms. A `file://` URI (`file:///PATH`,
 /// `file://localhost/PATH` or `file:/PATH`, no `?` or `#`) is percent-decoded and its path
 /// must then be canonical by the same rules.
 pub fn check_canonical_path(raw: &str) -> Result<String, PathError> {

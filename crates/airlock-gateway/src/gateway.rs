@@ -96,6 +96,11 @@ pub struct AuthorizeRequest {
     /// The call's arguments.
     #[serde(default)]
     pub arguments: Value,
+    /// Set by a surface that already found the call invalid (e.g. a `Path` argument it could
+    /// not resolve): the call is denied for this reason, without asking the policy, and the
+    /// denial is audited like any other.
+    #[serde(skip)]
+    pub invalid_because: Option<String>,
 }
 
 /// The decision on a tool call, with what led to it.
@@ -529,7 +534,10 @@ impl Gateway {
             resource_scope: None,
             now,
         };
-        let decision = self.policy.authorize(&policy_request);
+        let decision = match &request.invalid_because {
+            Some(problem) => Decision::deny(problem.clone()),
+            None => self.policy.authorize(&policy_request),
+        };
         if decision.outcome.proceeds()
             && let Some(session) = &request.session
         {

@@ -22,7 +22,9 @@ use airlock_gateway::{
     AuditRef, AuthorizeRequest, Gateway, GatewayError, InspectRequest, ListedTool, PinningMode,
     ToolListRequest, ToolVerdict,
 };
+use airlock_policy::canonicalize_path_arguments;
 use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::jsonrpc::{self, Kind, code};
 use crate::pins::{PinCheck, PinStore, definition_digest};
@@ -53,9 +55,11 @@ pub struct GuardSettings {
     pub session: String,
     /// How tool definitions are pinned.
     pub pinning: PinningMode,
-    /// The directory relative paths in arguments are resolved against (the upstream's
-    /// working directory), for arguments declared `Path`.
+    /// The directory relative paths in arguments declared `Path` are resolved against: the
+    /// upstream's working directory.
     pub path_base: PathBuf,
+    /// The upstream's home directory, for `~` in arguments declared `Path`.
+    pub home: Option<PathBuf>,
 }
 
 /// One client's view of one upstream.
@@ -83,7 +87,15 @@ struct State {
     tools: HashMap<String, ToolVerdict>,
     /// Whether a listing has been reviewed yet.
     listed: bool,
+    /// The guard's own requests to the upstream, waiting for their answers.
+    own_requests: HashMap<String, oneshot::Sender<Value>>,
+    next_own_id: u64,
+    /// Where the guard's own requests go.
+    upstream: Option<mpsc::Sender<Value>>,
 }
+
+/// How long the guard waits for the answer to a request of its own.
+const OWN_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 enum Pending {
     ToolsList {
@@ -183,7 +195,12 @@ impl McpGuard {
             // are relayed as they are.
             return vec![Route::ToClient(message)];
         };
-        let pending = self.lock().pending.remove(&jsonrpc::id_key(id));
+        let key = jsonrpc::id_key(id);
+        if let Some(waiting) = self.lock().own_requests.remove(&key) {
+            let _ = waiting.send(message);
+            return Vec::new();
+        }
+        let pending = self.lock().pending.remove(&key);
         match pending {
             None => vec![Route::ToClient(message)],
             Some(Pending::ToolsList {
@@ -217,6 +234,13 @@ impl McpGuard {
         if !arguments.is_object() {
             return invalid_params(&id, "tools/call `params.arguments` must be an object");
         }
+        if !self.lock().listed {
+            // A client may call a tool it knows from an earlier session without listing;
+            // airlock still reviews the definitions first.
+            if let Err(problem) = self.review_listing_itself().await {
+                tracing::warn!(upstream = %self.settings.upstream, "{problem}");
+            }
+        }
         let unlisted = {
             let state = self.lock();
             match state.tools.get(&tool) {
@@ -225,8 +249,8 @@ impl McpGuard {
                     Some(format!("airlock refused to call `{tool}`: {reason}"))
                 }
                 None if !state.listed => Some(format!(
-                    "airlock refused to call `{tool}`: its definition has not been reviewed yet; \
-                     list the tools (tools/list) first"
+                    "airlock refused to call `{tool}`: the server's tool definitions could not \
+                     be reviewed; list the tools (tools/list) and try again"
                 )),
                 None => Some(format!(
                     "airlock refused to call `{tool}`: `{}` did not list a tool of that name",
@@ -288,14 +312,22 @@ impl McpGuard {
         tool: &str,
         mut arguments: Value,
     ) -> Result<(Decision, AuditRef, Value), GatewayError> {
-        if let Err(problem) = self.canonicalize_paths(tool, &mut arguments) {
-            return Err(GatewayError::InvalidRequest(problem));
-        }
+        let snapshot = self.gateway.policy_snapshot();
+        let invalid_because = canonicalize_path_arguments(
+            snapshot.config(),
+            tool,
+            &mut arguments,
+            &self.settings.path_base,
+            self.settings.home.as_deref(),
+        )
+        .err()
+        .map(|err| err.to_string());
         let request = AuthorizeRequest {
             session: Some(self.settings.session.clone()),
             tool: tool.to_owned(),
             server: Some(self.settings.upstream.clone()),
             arguments,
+            invalid_because,
         };
         let outcome = self
             .gateway
@@ -310,10 +342,63 @@ impl McpGuard {
         Ok((outcome.decision, outcome.audit, arguments))
     }
 
-    /// Rewrites every argument declared `Path` (or `Set<Path>`) to the canonical absolute
-    /// path it names on this machine, so that the policy and the upstream see the same file.
-    fn canonicalize_paths(&self, _tool: &str, _arguments: &mut Value) -> Result<(), String> {
-        Ok(())
+    /// Lists the upstream's tools itself (every page) and reviews them, for a call that
+    /// arrives before the client listed anything.
+    async fn review_listing_itself(&self) -> Result<(), String> {
+        let Some(upstream) = self.upstream_sender() else {
+            return Err("no channel to the upstream to list its tools".to_owned());
+        };
+        let mut cursor: Option<Value> = None;
+        let mut first_page = true;
+        loop {
+            let id = {
+                let mut state = self.lock();
+                state.next_own_id += 1;
+                json!(format!("airlock-{}", state.next_own_id))
+            };
+            let (answer_tx, answer_rx) = oneshot::channel();
+            self.lock()
+                .own_requests
+                .insert(jsonrpc::id_key(&id), answer_tx);
+            let mut request = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/list" });
+            if let Some(cursor) = &cursor {
+                request["params"] = json!({ "cursor": cursor });
+            }
+            let started = Instant::now();
+            upstream
+                .send(request)
+                .await
+                .map_err(|_| "the upstream is gone".to_owned())?;
+            let answer = tokio::time::timeout(OWN_REQUEST_TIMEOUT, answer_rx)
+                .await
+                .map_err(|_| "the upstream did not answer tools/list in time".to_owned())?
+                .map_err(|_| "the upstream is gone".to_owned())?;
+            if let Some(error) = answer.get("error") {
+                return Err(format!("the upstream refused tools/list: {error}"));
+            }
+            let reviewed = self.tools_listed(answer, first_page, started).await;
+            first_page = false;
+            match reviewed.pointer("/result/nextCursor") {
+                Some(next @ Value::String(_)) => cursor = Some(next.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Gives the guard a way to send its own requests to the upstream (see
+    /// [`McpGuard::from_upstream`], which routes their answers back).
+    pub fn attach_upstream(&self, upstream: mpsc::Sender<Value>) {
+        self.lock().upstream = Some(upstream);
+    }
+
+    /// Drops the guard's channel to the upstream, so that the upstream sees its input close
+    /// once the client has gone.
+    pub fn detach_upstream(&self) {
+        self.lock().upstream = None;
+    }
+
+    fn upstream_sender(&self) -> Option<mpsc::Sender<Value>> {
+        self.lock().upstream.clone()
     }
 
     async fn tools_listed(&self, mut message: Value, first_page: bool, started: Instant) -> Value {

@@ -83,6 +83,7 @@ where
     let (to_upstream, upstream_rx) = mpsc::channel::<Value>(64);
     let client_writer = tokio::spawn(write_lines(client_rx, client_out));
     let upstream_writer = tokio::spawn(write_lines(upstream_rx, child_in));
+    guard.attach_upstream(to_upstream.clone());
     let guard = std::sync::Arc::new(guard);
 
     let from_client = {
@@ -111,6 +112,7 @@ where
                 }
             }
             // The client is gone: closing the server's stdin asks it to exit.
+            guard.detach_upstream();
         })
     };
     drop(to_upstream);

@@ -119,6 +119,7 @@ fn measure(durability: &str, rps: u64, seconds: u64) -> (Vec<Duration>, Vec<Dura
         .to_owned(),
         server: None,
         arguments: json!({"path": format!("/srv/data/{i}.csv"), "note": "quarterly numbers"}),
+        invalid_because: None,
     };
 
     // In-process: the gateway call alone (scan, session, policy, durable audit append).

@@ -206,6 +206,7 @@ async fn authorize(
             tool: body.tool,
             server: body.server,
             arguments: body.arguments,
+            invalid_because: None,
         };
         let outcome = with_timeout(gateway, gateway.authorize(&principal, &request)).await?;
         log_decision(

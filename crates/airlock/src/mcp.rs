@@ -115,6 +115,8 @@ fn wrap(args: WrapArgs) -> Result<Status> {
             session,
             pinning: settings.pinning,
             path_base: std::env::current_dir().context("cannot read the working directory")?,
+            // The server inherits airlock's environment, so `~` means the same to both.
+            home: std::env::var_os("HOME").map(PathBuf::from),
         },
     );
     let runtime = runtime()?;

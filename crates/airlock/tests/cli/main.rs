@@ -13,6 +13,7 @@
 mod audit;
 mod eval;
 mod jsonl;
+mod mcp;
 mod policy;
 mod redact;
 mod sarif;

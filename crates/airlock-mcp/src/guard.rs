@@ -106,6 +106,9 @@ enum Pending {
         tool: String,
         call_id: String,
         started: Instant,
+        /// `resources/read` and `prompts/get` have no `isError` result: refusals of their
+        /// answers are JSON-RPC errors.
+        pseudo_tool: bool,
     },
 }
 
@@ -213,8 +216,10 @@ impl McpGuard {
                 tool,
                 call_id,
                 started,
+                pseudo_tool,
             }) => vec![Route::ToClient(
-                self.call_answered(message, &tool, &call_id, started).await,
+                self.call_answered(message, &tool, &call_id, started, pseudo_tool)
+                    .await,
             )],
         }
     }
@@ -245,28 +250,20 @@ impl McpGuard {
             let state = self.lock();
             match state.tools.get(&tool) {
                 Some(ToolVerdict::Shown) => None,
-                Some(ToolVerdict::Hidden(reason)) => {
-                    Some(format!("airlock refused to call `{tool}`: {reason}"))
-                }
-                None if !state.listed => Some(format!(
-                    "airlock refused to call `{tool}`: the server's tool definitions could not \
-                     be reviewed; list the tools (tools/list) and try again"
-                )),
+                Some(ToolVerdict::Hidden(reason)) => Some(reason.clone()),
+                None if !state.listed => Some(
+                    "the server's tool definitions could not be reviewed; list the tools \
+                     (tools/list) and try again"
+                        .to_owned(),
+                ),
                 None => Some(format!(
-                    "airlock refused to call `{tool}`: `{}` did not list a tool of that name",
+                    "`{}` did not list a tool of that name",
                     self.settings.upstream
                 )),
             }
         };
-        if let Some(text) = unlisted {
-            let refusal = Refusal {
-                code: code::DENIED,
-                meta: json!({ "outcome": "deny", "reasons": [text.clone()] }),
-                text,
-            };
-            return vec![Route::ToClient(refusal_result(&id, refusal))];
-        }
-        match self.authorize(&tool, arguments).await {
+        // A refusal for an unlisted or hidden tool is decided here but audited like any other.
+        match self.authorize(&tool, arguments, unlisted).await {
             Ok((decision, audit, arguments)) => match refusal(&tool, &decision, &audit) {
                 None => {
                     if let Some(params) = message.get_mut("params") {
@@ -288,10 +285,10 @@ impl McpGuard {
         tool: &str,
         arguments: Value,
     ) -> Vec<Route> {
-        match self.authorize(tool, arguments).await {
+        match self.authorize(tool, arguments, None).await {
             Ok((decision, audit, _)) => match refusal(tool, &decision, &audit) {
                 None => {
-                    self.remember_call(&id, tool);
+                    self.remember_pseudo_call(&id, tool);
                     vec![Route::ToUpstream(message)]
                 }
                 Some(refusal) => vec![Route::ToClient(jsonrpc::error_response(
@@ -307,21 +304,26 @@ impl McpGuard {
 
     /// Canonicalises `Path` arguments, asks the gateway, and returns the decision, its audit
     /// record and the arguments to forward (redacted when the decision is `redact`).
+    /// `refused` is a reason the guard already has to deny the call; it is audited as the
+    /// decision.
     async fn authorize(
         &self,
         tool: &str,
         mut arguments: Value,
+        refused: Option<String>,
     ) -> Result<(Decision, AuditRef, Value), GatewayError> {
-        let snapshot = self.gateway.policy_snapshot();
-        let invalid_because = canonicalize_path_arguments(
-            snapshot.config(),
-            tool,
-            &mut arguments,
-            &self.settings.path_base,
-            self.settings.home.as_deref(),
-        )
-        .err()
-        .map(|err| err.to_string());
+        let invalid_because = match refused {
+            Some(reason) => Some(reason),
+            None => canonicalize_path_arguments(
+                self.gateway.policy_snapshot().config(),
+                tool,
+                &mut arguments,
+                &self.settings.path_base,
+                self.settings.home.as_deref(),
+            )
+            .err()
+            .map(|err| err.to_string()),
+        };
         let request = AuthorizeRequest {
             session: Some(self.settings.session.clone()),
             tool: tool.to_owned(),
@@ -506,8 +508,10 @@ impl McpGuard {
             ));
         }
         let upstream = &self.settings.upstream;
-        let approve =
-            format!("approve it with `airlock mcp pin --upstream {upstream} -- <server command>`");
+        let approve = format!(
+            "approve it with `airlock mcp pin --config <airlock.toml> --upstream {upstream} -- \
+             <server command>`"
+        );
         match (
             self.settings.pinning,
             self.pins.check(upstream, name, &definition_digest(tool)),
@@ -536,6 +540,7 @@ impl McpGuard {
         tool: &str,
         call_id: &str,
         started: Instant,
+        pseudo_tool: bool,
     ) -> Value {
         let latency = elapsed_us(started);
         let id = message.get("id").cloned().unwrap_or(Value::Null);
@@ -567,8 +572,12 @@ impl McpGuard {
                 return withheld_answer(
                     &id,
                     tool,
-                    &format!("the result could not be recorded ({err}); it was withheld"),
-                    json!({ "outcome": "deny" }),
+                    pseudo_tool,
+                    Refusal {
+                        code: code::INTERNAL_ERROR,
+                        text: format!("the result could not be recorded ({err}); it was withheld"),
+                        meta: json!({ "outcome": "deny" }),
+                    },
                 );
             }
         };
@@ -585,8 +594,19 @@ impl McpGuard {
             Outcome::Deny | Outcome::RequireApproval | Outcome::StepUp => withheld_answer(
                 &id,
                 tool,
-                &format!("the result was withheld: {}", decision.reasons.join("; ")),
-                json!({ "outcome": decision.outcome.as_str(), "reasons": decision.reasons }),
+                pseudo_tool,
+                Refusal {
+                    code: match decision.outcome {
+                        Outcome::RequireApproval => code::APPROVAL_REQUIRED,
+                        Outcome::StepUp => code::STEP_UP_REQUIRED,
+                        _ => code::DENIED,
+                    },
+                    text: format!("the result was withheld: {}", decision.reasons.join("; ")),
+                    meta: json!({
+                        "outcome": decision.outcome.as_str(),
+                        "reasons": decision.reasons,
+                    }),
+                },
             ),
         }
     }
@@ -596,12 +616,21 @@ impl McpGuard {
     }
 
     fn remember_call(&self, id: &Value, tool: &str) {
+        self.remember_answer(id, tool, false);
+    }
+
+    fn remember_pseudo_call(&self, id: &Value, tool: &str) {
+        self.remember_answer(id, tool, true);
+    }
+
+    fn remember_answer(&self, id: &Value, tool: &str, pseudo_tool: bool) {
         self.remember(
             id,
             Pending::Call {
                 tool: tool.to_owned(),
                 call_id: format!("{}:{}", self.settings.upstream, jsonrpc::id_key(id)),
                 started: Instant::now(),
+                pseudo_tool,
             },
         );
     }
@@ -632,9 +661,9 @@ fn refusal(tool: &str, decision: &Decision, audit: &AuditRef) -> Option<Refusal>
             Some(Refusal {
                 code: code::APPROVAL_REQUIRED,
                 text: format!(
-                    "airlock needs a human to approve this exact call of `{tool}` first \
-                     (approval id {approval_id}): {reasons}. Ask the user to approve it, then \
-                     make the same call again."
+                    "airlock holds this call of `{tool}` until a human approves this exact \
+                     call (approval id {approval_id}): {reasons}. Tell the user; do not retry \
+                     it with other arguments."
                 ),
                 meta: json!({
                     "outcome": "require_approval",
@@ -677,15 +706,20 @@ fn refusal_result(id: &Value, refusal: Refusal) -> Value {
     )
 }
 
-fn withheld_answer(id: &Value, tool: &str, why: &str, meta: Value) -> Value {
-    refusal_result(
-        id,
-        Refusal {
-            code: code::DENIED,
-            text: format!("airlock: `{tool}` ran, but {why}"),
-            meta,
-        },
-    )
+/// The answer that replaces a result airlock withholds: a tool result with `isError` for a
+/// tool call, a JSON-RPC error for `resources/read` and `prompts/get`.
+fn withheld_answer(id: &Value, tool: &str, pseudo_tool: bool, refusal: Refusal) -> Value {
+    let text = format!("airlock: `{tool}` ran, but {}", refusal.text);
+    if pseudo_tool {
+        jsonrpc::error_response(
+            id,
+            refusal.code,
+            &text,
+            Some(json!({ "airlock": refusal.meta })),
+        )
+    } else {
+        refusal_result(id, Refusal { text, ..refusal })
+    }
 }
 
 fn unrecorded(id: &Value, err: &GatewayError) -> Value {

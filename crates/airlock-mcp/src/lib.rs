@@ -16,7 +16,6 @@
 //! messages stay JSON values; the guard reads the few methods it decides on (`tools/list`,
 //! `tools/call`, `resources/read`, `prompts/get`) and relays the rest untouched, so version
 //! negotiation stays between the client and the server and every version they agree on works.
-//! `rmcp`'s client is still used in the tests, as one of the real peers.
 
 pub mod client;
 pub mod guard;

@@ -582,9 +582,17 @@ fn decision(outcome: Outcome, determining: &[&PolicyMeta]) -> Decision {
 
 fn no_permit_reason(action: Action, resource: &str) -> String {
     if action.is_about_a_tool() {
+        let key = if resource
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            resource.to_owned()
+        } else {
+            format!("{resource:?}")
+        };
         format!(
             "no policy permits {} on `{resource}`; label the tool in airlock.toml \
-             [tools.{resource}] (e.g. labels = [\"read_only\"]) or add a permit policy",
+             [tools.{key}] (e.g. labels = [\"read_only\"]) or add a permit policy",
             action.as_str()
         )
     } else {

@@ -160,6 +160,18 @@ pub enum PathError {
         /// The host it names.
         host: String,
     },
+    /// A URI of another scheme (`https://`, `demo://`): not a file on this machine.
+    #[error(
+        "{} is a `{scheme}:` URI, not a file path; only plain paths and `file://` URIs name a \
+         file",
+        shown(uri)
+    )]
+    NotAFileUri {
+        /// The URI as given.
+        uri: String,
+        /// Its scheme.
+        scheme: String,
+    },
     /// A `file://` URI with `?` or `#`, whose path would be cut short there.
     #[error(
         "{} has a query or fragment (`?` or `#`); if they are part of the file name, \
@@ -394,6 +406,11 @@ fn plain_path(raw: &str) -> Result<String, PathError> {
     }
     let path = if is_file_uri(raw) {
         decode_file_uri(raw)?
+    } else if let Some(scheme) = uri_scheme(raw) {
+        return Err(PathError::NotAFileUri {
+            uri: raw.into(),
+            scheme: scheme.into(),
+        });
     } else {
         raw.to_owned()
     };
@@ -402,6 +419,16 @@ fn plain_path(raw: &str) -> Result<String, PathError> {
     }
     check_escapes(raw, &path)?;
     Ok(path)
+}
+
+/// The scheme of `raw` when it is written as a URI with an authority (`scheme://…`, RFC 3986
+/// scheme syntax), else `None`.
+fn uri_scheme(raw: &str) -> Option<&str> {
+    let (scheme, _) = raw.split_once("://")?;
+    let mut chars = scheme.chars();
+    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    (starts_with_letter && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+        .then_some(scheme)
 }
 
 fn is_file_uri(raw: &str) -> bool {
@@ -668,6 +695,30 @@ fn resolve(raw: &str, mut pending: VecDeque<Part>) -> Result<PathBuf, PathError>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn uris_of_other_schemes_are_not_paths() {
+        let base = std::path::Path::new("/srv/project");
+        for uri in [
+            "demo://resource/dynamic/text/1",
+            "https://example.com/a",
+            "s3://bucket/k",
+        ] {
+            assert!(
+                matches!(
+                    canonical_path(uri, base, None),
+                    Err(PathError::NotAFileUri { .. })
+                ),
+                "{uri}"
+            );
+            assert!(check_canonical_path(uri).is_err(), "{uri}");
+        }
+        // A relative path with a colon in a folder name is still a path.
+        assert_eq!(
+            canonical_path("notes:2026/a.txt", base, None).unwrap(),
+            "/srv/project/notes:2026/a.txt"
+        );
+    }
+
     use super::*;
 
     fn refused(raw: &str) -> PathError {

@@ -179,10 +179,11 @@ fn pin(args: PinArgs) -> Result<Status> {
             )
         } else {
             approved.push((name.to_owned(), tool));
+            let pinned = if args.dry_run { "would pin" } else { "pinned" };
             if flagged {
-                format!("pinned despite findings ({})", poison::summary(&findings))
+                format!("{pinned} despite findings ({})", poison::summary(&findings))
             } else {
-                "pinned".to_owned()
+                pinned.to_owned()
             }
         };
         writeln!(out, "  {name:<32} {status:<10} {verdict}")?;

@@ -142,6 +142,7 @@ fn a_wrapped_server_shows_its_tools_and_only_harmless_calls_pass_by_default() {
             {"op": "list_tools"},
             {"op": "call_tool", "name": "echo", "arguments": {"message": "hello"}},
             {"op": "call_tool", "name": "get-env", "arguments": {}},
+            {"op": "read_resource", "uri": "demo://resource/dynamic/text/1"},
         ]),
         &[],
     );
@@ -166,6 +167,13 @@ fn a_wrapped_server_shows_its_tools_and_only_harmless_calls_pass_by_default() {
         "{refused}"
     );
     assert_eq!(refused["_meta"]["airlock"]["outcome"], "deny");
+
+    // Resource reads are authorized (read-only by default) and their content is relayed.
+    let resource = &results[3];
+    assert!(
+        resource["contents"][0]["uri"] == "demo://resource/dynamic/text/1",
+        "{resource}"
+    );
 
     // Every decision is in the audit log, and the chain verifies.
     let verify = airlock_in(dir.path(), &["audit", "verify"], None);
@@ -266,6 +274,12 @@ fn filesystem_reads_are_confined_to_the_project_whatever_the_path_spelling() {
             [tools.read_text_file]
             labels = ["read_only", "filesystem"]
             arguments = { path = "Path" }
+            [tools.read_file]
+            labels = ["read_only", "filesystem"]
+            arguments = { path = "Path" }
+            [tools.list_directory]
+            labels = ["read_only", "filesystem"]
+            arguments = { path = "Path" }
             "#,
     );
     write_file(
@@ -278,8 +292,7 @@ fn filesystem_reads_are_confined_to_the_project_whatever_the_path_spelling() {
             forbid (principal, action == Action::"call_tool", resource)
             when {{
               resource.labels.contains("filesystem") &&
-              context.arguments has path &&
-              !(context.arguments.path like "{project_text}/*")
+              !(context.arguments has path && context.arguments.path like "{project_text}/*")
             }};
             "#
         ),
@@ -290,6 +303,7 @@ fn filesystem_reads_are_confined_to_the_project_whatever_the_path_spelling() {
         root.display().to_string(),
     ];
     let read = |path: &str| json!({"op": "call_tool", "name": "read_text_file", "arguments": {"path": path}});
+    let call = |tool: &str, path: &str| json!({"op": "call_tool", "name": tool, "arguments": {"path": path}});
     let root_text = root.display().to_string();
     let attacks = [
         format!("{project_text}/../.ssh/id_rsa"),
@@ -308,6 +322,13 @@ fn filesystem_reads_are_confined_to_the_project_whatever_the_path_spelling() {
         read("project/README.md"),
     ];
     steps.extend(attacks.iter().map(|path| read(path)));
+    // The same escapes through the other file tools.
+    let other_tools = [
+        ("read_file", format!("{project_text}/keys/id_rsa")),
+        ("list_directory", root_text.clone()),
+        ("list_directory", format!("{project_text}/keys")),
+    ];
+    steps.extend(other_tools.iter().map(|(tool, path)| call(tool, path)));
     let report = session(
         &root,
         &["--config", "airlock.toml", "--upstream", "files"],
@@ -320,10 +341,16 @@ fn filesystem_reads_are_confined_to_the_project_whatever_the_path_spelling() {
         assert!(!is_error(benign), "{benign}");
         assert_eq!(text(benign), "# the project\n");
     }
-    for (attack, result) in attacks.iter().zip(&results[3..]) {
+    let attempts = attacks.iter().cloned().chain(
+        other_tools
+            .iter()
+            .map(|(tool, path)| format!("{tool} {path}")),
+    );
+    assert_eq!(results.len(), 3 + attacks.len() + other_tools.len());
+    for (attack, result) in attempts.zip(&results[3..]) {
         assert!(is_error(result), "{attack} was read: {result}");
         assert!(
-            !result.to_string().contains("BEGIN OPENSSH"),
+            !result.to_string().contains("BEGIN OPENSSH") && !result.to_string().contains("[FILE]"),
             "{attack} leaked the key: {result}"
         );
         assert!(

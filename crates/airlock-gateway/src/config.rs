@@ -67,6 +67,39 @@ pub struct RawMcpConfig {
     /// Largest JSON-RPC message relayed, in bytes. Default 16 MiB.
     #[serde(default)]
     pub max_message_bytes: Option<usize>,
+    /// The servers `airlock serve` aggregates at `/mcp`: `[mcp.upstreams.NAME]`. Their tools
+    /// are offered as `NAME.tool`.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, RawMcpUpstream>,
+}
+
+/// `[mcp.upstreams.NAME]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMcpUpstream {
+    /// The server command and its arguments, started over stdio for each client session.
+    pub command: Vec<String>,
+    /// The server's environment (it inherits nothing else but `PATH`, `HOME` and `LANG`).
+    /// `"env:NAME"` copies airlock's own variable `NAME`, so that upstream credentials stay in
+    /// airlock's environment and never pass through the agent.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The server's working directory. Default: airlock's.
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+}
+
+/// A validated upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpUpstream {
+    /// Its name: letters, digits, `_` and `-`.
+    pub name: String,
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// Environment entries, values as written (`env:NAME` resolved when the server starts).
+    pub env: BTreeMap<String, String>,
+    /// Working directory.
+    pub cwd: Option<PathBuf>,
 }
 
 /// How tool definitions are pinned (`[mcp] pinning`).
@@ -93,6 +126,8 @@ pub struct McpSettings {
     pub pinning: PinningMode,
     /// Largest message relayed.
     pub max_message_bytes: usize,
+    /// The upstreams aggregated at `/mcp`, by name.
+    pub upstreams: Vec<McpUpstream>,
 }
 
 /// The pin file when `[mcp] pins_file` is not set.
@@ -115,6 +150,11 @@ pub struct RawServerConfig {
     /// 0 turns polling off (SIGHUP still reloads).
     #[serde(default)]
     pub reload_interval_ms: Option<u64>,
+    /// Browser origins allowed to call `/mcp` besides loopback ones, e.g.
+    /// `["https://console.example.com"]`. A request with any other `Origin` is refused
+    /// (DNS-rebinding defence).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 /// Validated `[server]`.
@@ -128,6 +168,8 @@ pub struct ServerSettings {
     pub request_timeout: Duration,
     /// Change-polling interval; `None` when polling is off.
     pub reload_interval: Option<Duration>,
+    /// Extra browser origins allowed on `/mcp`.
+    pub allowed_origins: Vec<String>,
 }
 
 /// Every validated section, ready to build a [`crate::Gateway`].
@@ -277,11 +319,22 @@ impl RawServerConfig {
                 "server.reload_interval_ms: {reload_ms} is too short (0 turns polling off, else at least 50)"
             ));
         }
+        for origin in &self.allowed_origins {
+            let well_formed = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/');
+            if !well_formed {
+                problems.push(format!(
+                    "server.allowed_origins: `{origin}` is not an origin such as \
+                     `https://console.example.com` (scheme and host, no path)"
+                ));
+            }
+        }
         (problems.len() == before).then(|| ServerSettings {
             listen: listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             max_body_bytes,
             request_timeout: Duration::from_millis(timeout_ms),
             reload_interval: (reload_ms != 0).then(|| Duration::from_millis(reload_ms)),
+            allowed_origins: self.allowed_origins.clone(),
         })
     }
 }
@@ -309,11 +362,44 @@ impl RawMcpConfig {
                 "mcp.max_message_bytes: {max_message_bytes} is outside 4096..=268435456"
             ));
         }
+        let mut upstreams = Vec::new();
+        for (name, upstream) in &self.upstreams {
+            let valid_name = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid_name {
+                problems.push(format!(
+                    "mcp.upstreams.{name}: a name may use letters, digits, `_` and `-` only \
+                     (tools are offered as `NAME.tool`)"
+                ));
+            }
+            if upstream.command.first().is_none_or(|program| program.is_empty()) {
+                problems.push(format!(
+                    "mcp.upstreams.{name}.command: give the server command as a list, e.g. \
+                     [\"npx\", \"-y\", \"@modelcontextprotocol/server-everything\"]"
+                ));
+            }
+            for (key, value) in &upstream.env {
+                if value.strip_prefix("env:").is_some_and(str::is_empty) {
+                    problems.push(format!(
+                        "mcp.upstreams.{name}.env.{key}: `env:` must name a variable"
+                    ));
+                }
+            }
+            upstreams.push(McpUpstream {
+                name: name.clone(),
+                command: upstream.command.clone(),
+                env: upstream.env.clone(),
+                cwd: upstream.cwd.clone(),
+            });
+        }
         (problems.len() == before).then(|| McpSettings {
             agent,
             pins_file,
             pinning: self.pinning.unwrap_or_default(),
             max_message_bytes,
+            upstreams,
         })
     }
 }

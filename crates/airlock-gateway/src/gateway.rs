@@ -329,6 +329,17 @@ impl Gateway {
         !identity.api_keys.is_empty() || identity.jwt.is_some()
     }
 
+    /// The issuer of the JWTs airlock accepts, when `[identity.jwt]` is configured: the
+    /// authorization server named in the protected-resource metadata (RFC 9728).
+    pub fn jwt_issuer(&self) -> Option<String> {
+        let live = self.live.load();
+        live.authenticator
+            .config()
+            .jwt
+            .as_ref()
+            .map(|jwt| jwt.issuer.clone())
+    }
+
     /// The lower-case name of the header that carries an API key (`x-api-key` by default).
     pub fn api_key_header(&self) -> String {
         self.live

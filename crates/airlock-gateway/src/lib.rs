@@ -20,8 +20,8 @@ mod config;
 mod gateway;
 
 pub use config::{
-    Config, ConfigError, DEFAULT_LISTEN, DEFAULT_PINS_FILE, McpSettings, PinningMode, RawConfig,
-    RawMcpConfig, RawServerConfig, ServerSettings,
+    Config, ConfigError, DEFAULT_LISTEN, DEFAULT_PINS_FILE, McpSettings, McpUpstream, PinningMode,
+    RawConfig, RawMcpConfig, RawMcpUpstream, RawServerConfig, ServerSettings,
 };
 pub use gateway::{
     AuditRef, AuthorizeOutcome, AuthorizeRequest, ConfigSource, Gateway, GatewayError,

@@ -1,12 +1,11 @@
 //! A minimal MCP client over stdio, for airlock's own use: `airlock mcp pin` starts a server,
 //! initializes a session and lists its tools so that a person can review and pin them.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::jsonrpc::{self, Kind};
 use crate::stdio::UpstreamCommand;
@@ -57,17 +56,10 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 impl StdioClient {
     /// Starts the server and initializes a session.
     pub async fn start(upstream: &UpstreamCommand) -> Result<StdioClient, ClientError> {
-        let mut child = Command::new(&upstream.program)
-            .args(&upstream.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| ClientError::Spawn {
-                command: upstream.program.to_string_lossy().into_owned(),
-                source,
-            })?;
+        let mut child = upstream.spawn().map_err(|source| ClientError::Spawn {
+            command: upstream.display(),
+            source,
+        })?;
         let (Some(input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(ClientError::NoAnswer("has no stdin/stdout"));
         };

@@ -17,6 +17,7 @@
 //! `tools/call`, `resources/read`, `prompts/get`) and relays the rest untouched, so version
 //! negotiation stays between the client and the server and every version they agree on works.
 
+pub mod aggregate;
 pub mod client;
 pub mod guard;
 pub mod jsonrpc;
@@ -24,6 +25,7 @@ pub mod pins;
 pub mod poison;
 pub mod stdio;
 
+pub use aggregate::{Aggregator, Reply, SUPPORTED_VERSIONS};
 pub use client::{ClientError, StdioClient};
 pub use guard::{GuardSettings, McpGuard, Route};
 pub use pins::{Pin, PinCheck, PinError, PinStore, definition_digest};

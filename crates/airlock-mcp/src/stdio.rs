@@ -41,12 +41,60 @@ pub enum StdioError {
 }
 
 /// The server to start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct UpstreamCommand {
     /// The program.
     pub program: OsString,
     /// Its arguments.
     pub args: Vec<OsString>,
+    /// Its environment: `None` inherits airlock's; `Some` gives it only `PATH`, `HOME` and
+    /// `LANG` from airlock's plus these entries (for servers airlock starts on its own, whose
+    /// credentials are configured per server).
+    pub env: Option<Vec<(OsString, OsString)>>,
+    /// Its working directory (default: airlock's).
+    pub cwd: Option<std::path::PathBuf>,
+}
+
+impl UpstreamCommand {
+    /// A command that inherits airlock's environment and working directory.
+    pub fn new(program: impl Into<OsString>, args: Vec<OsString>) -> UpstreamCommand {
+        UpstreamCommand {
+            program: program.into(),
+            args,
+            env: None,
+            cwd: None,
+        }
+    }
+
+    /// Starts the server with piped stdin and stdout; its stderr goes to airlock's, and it is
+    /// killed if the handle is dropped.
+    pub fn spawn(&self) -> std::io::Result<tokio::process::Child> {
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(env) = &self.env {
+            command.env_clear();
+            for kept in ["PATH", "HOME", "LANG"] {
+                if let Some(value) = std::env::var_os(kept) {
+                    command.env(kept, value);
+                }
+            }
+            command.envs(env.iter().map(|(key, value)| (key, value)));
+        }
+        if let Some(cwd) = &self.cwd {
+            command.current_dir(cwd);
+        }
+        command.spawn()
+    }
+
+    /// The program's name, for messages.
+    pub fn display(&self) -> String {
+        self.program.to_string_lossy().into_owned()
+    }
 }
 
 /// Starts `upstream` and relays between the client (`client_in`, `client_out`) and it until
@@ -62,17 +110,10 @@ where
     R: AsyncBufRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let mut child = Command::new(&upstream.program)
-        .args(&upstream.args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| StdioError::Spawn {
-            command: upstream.program.to_string_lossy().into_owned(),
-            source,
-        })?;
+    let mut child = upstream.spawn().map_err(|source| StdioError::Spawn {
+        command: upstream.display(),
+        source,
+    })?;
     let (Some(child_in), Some(child_out)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(StdioError::Io(std::io::Error::other(
             "the child's stdin/stdout were not piped",
@@ -185,7 +226,7 @@ async fn write_lines<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Value>, mut o
 }
 
 #[derive(Debug)]
-enum ReadError {
+pub(crate) enum ReadError {
     TooLarge,
     Io(std::io::Error),
 }
@@ -201,7 +242,7 @@ impl std::fmt::Display for ReadError {
 
 /// Reads one line: `None` at the end of input, `Some(Ok)` for a JSON value, `Some(Err)` with
 /// the JSON-RPC parse-error answer for a line that is not JSON. Blank lines are skipped.
-async fn read_message<R: AsyncBufRead + Unpin>(
+pub(crate) async fn read_message<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     limit: usize,
 ) -> Result<Option<Result<Value, Value>>, ReadError> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use airlock_core::{Decision, Event, Outcome, Principal};
 use airlock_gateway::{AuthorizeRequest, Gateway, InspectRequest};
 use airlock_identity::{AuthError, Credentials, TokenError, step_up_www_authenticate};
+use airlock_mcp::{Aggregator, PinError, PinStore};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -26,13 +27,32 @@ use crate::jwks::JwksFetcher;
 pub struct ServerState {
     gateway: Arc<Gateway>,
     jwks: Option<Arc<JwksFetcher>>,
+    mcp: Option<Aggregator>,
 }
 
 impl ServerState {
-    /// The state for `gateway`, with a JWKS fetcher when `jwks_url` is configured.
-    pub fn new(gateway: Arc<Gateway>) -> Arc<ServerState> {
+    /// The state for `gateway`, with a JWKS fetcher when `jwks_url` is configured and the MCP
+    /// endpoint when `[mcp.upstreams]` are.
+    pub fn new(gateway: Arc<Gateway>) -> Result<Arc<ServerState>, PinError> {
         let jwks = JwksFetcher::new(Arc::clone(&gateway));
-        Arc::new(ServerState { gateway, jwks })
+        let settings = gateway.mcp_settings();
+        let mcp = if settings.upstreams.is_empty() {
+            None
+        } else {
+            let pins = Arc::new(PinStore::open(&settings.pins_file)?);
+            Some(Aggregator::new(Arc::clone(&gateway), pins))
+        };
+        Ok(Arc::new(ServerState { gateway, jwks, mcp }))
+    }
+
+    /// The gateway every route decides with.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// The MCP endpoint, when upstreams are configured.
+    pub fn mcp(&self) -> Option<&Aggregator> {
+        self.mcp.as_ref()
     }
 
     /// The JWKS fetcher, when keys come from a URL.
@@ -131,6 +151,18 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/mcp",
+            post(crate::mcp_http::post_mcp).delete(crate::mcp_http::delete_mcp),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(crate::mcp_http::protected_resource_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(crate::mcp_http::protected_resource_metadata),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
@@ -330,6 +362,15 @@ async fn resolve_principal(
         },
         result => Ok(result?),
     }
+}
+
+/// The principal the request's credentials stand for; credentials are required when
+/// identity is configured (see [`resolve_principal`] for the decision API's rules).
+pub(crate) async fn authenticated_principal(
+    state: &ServerState,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
+    resolve_principal(state, headers, None).await
 }
 
 async fn with_timeout<T>(

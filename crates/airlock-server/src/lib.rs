@@ -14,6 +14,7 @@
 mod api;
 mod error;
 mod jwks;
+mod mcp_http;
 mod reload;
 
 use std::future::Future;
@@ -47,6 +48,9 @@ pub enum ServeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The MCP pin file could not be read.
+    #[error(transparent)]
+    Pins(#[from] airlock_mcp::PinError),
     /// The server stopped with an I/O error.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
@@ -81,7 +85,7 @@ pub async fn serve(
             tracing::warn!("cannot set TCP_NODELAY: {err}");
         }
     });
-    let state = ServerState::new(gateway);
+    let state = ServerState::new(gateway)?;
     if let Some(fetcher) = state.jwks() {
         fetcher.spawn_refresher();
     }

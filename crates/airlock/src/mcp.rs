@@ -282,10 +282,7 @@ fn upstream_of(args: &UpstreamArgs) -> Result<(String, UpstreamCommand)> {
     }
     Ok((
         name,
-        UpstreamCommand {
-            program: program.clone(),
-            args: rest.to_vec(),
-        },
+        UpstreamCommand::new(program.clone(), rest.to_vec()),
     ))
 }
 

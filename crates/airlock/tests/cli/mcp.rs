@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 
 use crate::{airlock_in, write_file};
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The Python with the `mcp` SDK: `$AIRLOCK_TEST_PYTHON` (set by scripts/test.sh), else the
 /// repository's `.venv`. Fails with instructions rather than skipping.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let candidates: Vec<PathBuf> = std::env::var_os("AIRLOCK_TEST_PYTHON")
         .map(PathBuf::from)
         .into_iter()
@@ -37,7 +37,7 @@ fn python() -> PathBuf {
 }
 
 /// An installed npm server's entry point (`tests/node/node_modules/.bin/NAME`).
-fn npm_server(name: &str) -> PathBuf {
+pub(crate) fn npm_server(name: &str) -> PathBuf {
     let modules = std::env::var_os("AIRLOCK_TEST_NODE_MODULES")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("tests/node/node_modules"));

@@ -31,7 +31,13 @@ impl Server {
     // The child is waited for in `Drop`; a panic before `Server` exists kills the test anyway.
     #[allow(clippy::zombie_processes)]
     fn start(dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        Server::start_with(dir, extra, Command::new(env!("CARGO_BIN_EXE_airlock")))
+    }
+
+    /// Like [`Server::start`], from a prepared command (extra environment).
+    #[allow(clippy::zombie_processes)]
+    fn start_with(dir: &Path, extra: &[&str], mut command: Command) -> Server {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .current_dir(dir)
@@ -767,4 +773,235 @@ fn keys_come_from_a_jwks_url_and_a_rotated_key_is_fetched_when_a_token_names_it(
     let unknown = send(&token("test-only-rsa.pem", "made-up-kid"));
     assert_eq!(unknown.status, 401);
     assert_eq!(unknown.body["error"]["code"], "unauthenticated");
+}
+
+/// `[mcp.upstreams]` config for two real servers: server-everything and the Python SDK
+/// server `injector.py`.
+fn two_upstreams_config(extra: &str) -> String {
+    let everything = crate::mcp::npm_server("mcp-server-everything");
+    let python = crate::mcp::python();
+    let injector = crate::mcp::repo().join("tests/mcp/servers/injector.py");
+    format!(
+        r#"
+[mcp.upstreams.everything]
+command = ["{}", "stdio"]
+env = {{ UPSTREAM_TOKEN = "env:AIRLOCK_TEST_UPSTREAM_TOKEN" }}
+
+[mcp.upstreams.notes]
+command = ["{}", "{}"]
+
+[tools.read_notes]
+labels = ["read_only"]
+[tools.get-env]
+labels = ["read_only"]
+{extra}
+"#,
+        everything.display(),
+        python.display(),
+        injector.display()
+    )
+}
+
+/// Runs `tests/mcp/client.py http URL` (the official Python SDK's Streamable HTTP client).
+fn http_client(url: &str, headers: &[&str], steps: &Value) -> Value {
+    use std::io::Write;
+    let mut command = Command::new(crate::mcp::python());
+    command
+        .arg(crate::mcp::repo().join("tests/mcp/client.py"))
+        .args(["http", url, "--timeout", "60"]);
+    for header in headers {
+        command.args(["--header", header]);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start client.py");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(steps.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "client.py failed:\n{stderr}");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("{err}: {stderr}"))
+}
+
+#[test]
+fn the_mcp_endpoint_aggregates_two_upstreams_under_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("airlock.toml"), two_upstreams_config("")).unwrap();
+    // SAFETY of the test: the variable is set on the child only.
+    let server = {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"));
+        child.env("AIRLOCK_TEST_UPSTREAM_TOKEN", "token-for-everything-only");
+        child.env("AIRLOCK_TEST_CANARY", "airlock-own-variable");
+        Server::start_with(dir.path(), &["--config", "airlock.toml"], child)
+    };
+    let url = format!("http://{}/mcp", server.address);
+    let report = http_client(
+        &url,
+        &[],
+        &json!([
+            {"op": "list_tools"},
+            {"op": "call_tool", "name": "everything.echo", "arguments": {"message": "hi"}},
+            {"op": "call_tool", "name": "notes.read_notes", "arguments": {}},
+            {"op": "call_tool", "name": "everything.get-env", "arguments": {}},
+            {"op": "call_tool", "name": "everything.printEnv", "arguments": {}},
+            {"op": "call_tool", "name": "nowhere.echo", "arguments": {}},
+        ]),
+    );
+    let results = &report["results"];
+    let names: Vec<&str> = results[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "everything.echo",
+        "everything.get-sum",
+        "notes.read_notes",
+        "notes.fetch_page",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing: {names:?}");
+    }
+    assert_eq!(
+        results[1]["content"][0]["text"], "Echo: hi",
+        "{}",
+        results[1]
+    );
+    // The result of the second upstream is inspected: its secret is redacted.
+    let notes = results[2].to_string();
+    assert!(notes.contains("Backups now run nightly"), "{notes}");
+    assert!(!notes.contains(crate::AWS_SECRET), "{notes}");
+    // Upstreams get the credentials configured for them and nothing else of airlock's.
+    let env = results[3].to_string();
+    assert!(env.contains("token-for-everything-only"), "{env}");
+    assert!(!env.contains("airlock-own-variable"), "{env}");
+    // A tool the policy does not permit, and a tool of no upstream, are refused.
+    assert_eq!(results[4]["isError"], true, "{}", results[4]);
+    assert!(
+        results[5]
+            .to_string()
+            .contains("no upstream is named `nowhere`"),
+        "{}",
+        results[5]
+    );
+}
+
+#[test]
+fn the_mcp_endpoint_refuses_foreign_origins_and_unauthenticated_callers() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "mcp-client-key-0123456789";
+    let identity = format!(
+        "[[identity.api_keys]]\nhash = \"{}\"\nagent = \"mcp-agent\"\n",
+        key_hash(key)
+    );
+    std::fs::write(
+        dir.path().join("airlock.toml"),
+        two_upstreams_config(&identity),
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &["--config", "airlock.toml"]);
+
+    // An upstream credential that is missing fails the session with a message naming it.
+    let initialize_first = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string();
+    let missing = server.request(
+        "POST",
+        "/mcp",
+        &[("x-api-key", key)],
+        Some(initialize_first.as_bytes()),
+    );
+    let message = missing.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("AIRLOCK_TEST_UPSTREAM_TOKEN"),
+        "{:?}",
+        missing.body
+    );
+    drop(server);
+    let server = {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_airlock"));
+        command.env("AIRLOCK_TEST_UPSTREAM_TOKEN", "token");
+        Server::start_with(dir.path(), &["--config", "airlock.toml"], command)
+    };
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}});
+    let body = initialize.to_string();
+
+    let anonymous = server.request("POST", "/mcp", &[], Some(body.as_bytes()));
+    assert_eq!(anonymous.status, 401, "{:?}", anonymous.body);
+    let challenge = anonymous.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.contains("resource_metadata=")
+            && challenge.contains("/.well-known/oauth-protected-resource"),
+        "{challenge}"
+    );
+    let metadata = server.get("/.well-known/oauth-protected-resource");
+    assert_eq!(metadata.status, 200);
+    assert!(
+        metadata.body["resource"]
+            .as_str()
+            .unwrap()
+            .ends_with("/mcp"),
+        "{:?}",
+        metadata.body
+    );
+
+    let foreign = server.request(
+        "POST",
+        "/mcp",
+        &[("x-api-key", key), ("origin", "http://evil.example")],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(foreign.status, 403, "{:?}", foreign.body);
+    assert_eq!(foreign.body["error"]["code"], "origin_not_allowed");
+
+    let local = server.request(
+        "POST",
+        "/mcp",
+        &[("x-api-key", key), ("origin", "http://localhost:5173")],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(local.status, 200, "{:?}", local.body);
+    assert_eq!(local.body["result"]["protocolVersion"], "2025-06-18");
+    let session = local.header(airlock_session_header()).unwrap().to_owned();
+
+    // The session id alone is not a credential.
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
+    let stolen = server.request(
+        "POST",
+        "/mcp",
+        &[(airlock_session_header(), &session)],
+        Some(list.as_bytes()),
+    );
+    assert_eq!(stolen.status, 401, "{:?}", stolen.body);
+    let listed = server.request(
+        "POST",
+        "/mcp",
+        &[("x-api-key", key), (airlock_session_header(), &session)],
+        Some(list.as_bytes()),
+    );
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    assert!(listed.body["result"]["tools"].as_array().unwrap().len() > 2);
+    let closed = server.request(
+        "DELETE",
+        "/mcp",
+        &[("x-api-key", key), (airlock_session_header(), &session)],
+        None,
+    );
+    assert_eq!(closed.status, 204);
+}
+
+fn airlock_session_header() -> &'static str {
+    "mcp-session-id"
 }

@@ -1,0 +1,540 @@
+//! One MCP server made of several: the `/mcp` endpoint of `airlock serve` offers the tools of
+//! every `[mcp.upstreams.NAME]` as `NAME.tool`, each behind its own [`McpGuard`].
+//!
+//! Each client session gets its own upstream processes (started at `initialize`, stopped when
+//! the session ends), so that upstream state, taint and tool reviews never mix between
+//! clients. airlock answers `initialize` itself (it is the server the client talks to) and
+//! initializes each upstream with the same protocol version; `tools/list` is the union of
+//! the upstreams' reviewed listings, and `tools/call` goes to the upstream its name names.
+//! This transport does not yet carry server→client requests (sampling, elicitation, roots)
+//! or notifications: an upstream that asks is told the client does not support it. Use
+//! `airlock mcp wrap` where those are needed.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use airlock_core::Principal;
+use airlock_gateway::{Gateway, McpUpstream};
+use serde_json::{Value, json};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::process::Child;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::guard::{GuardSettings, McpGuard, Route};
+use crate::jsonrpc::{self, Kind, code};
+use crate::pins::PinStore;
+use crate::stdio::{UpstreamCommand, read_message};
+
+/// Protocol revisions the aggregated endpoint speaks, newest first.
+pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+
+/// How long an upstream may take to answer one request.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the endpoint answers to one client message.
+#[derive(Debug)]
+pub enum Reply {
+    /// A JSON-RPC answer; for `initialize`, with the new session's id.
+    Message {
+        /// The answer.
+        message: Value,
+        /// The session created by this `initialize`.
+        new_session: Option<String>,
+    },
+    /// Nothing to answer (a notification or a response): HTTP 202.
+    Accepted,
+    /// The session id is unknown or expired: HTTP 404, the client must initialize again.
+    UnknownSession,
+    /// The session belongs to another principal: HTTP 403.
+    NotYourSession,
+}
+
+/// The aggregated endpoint: its upstreams and its client sessions.
+pub struct Aggregator {
+    gateway: Arc<Gateway>,
+    pins: Arc<PinStore>,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+impl std::fmt::Debug for Aggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregator").finish_non_exhaustive()
+    }
+}
+
+struct Session {
+    principal: Principal,
+    links: Vec<Arc<Link>>,
+}
+
+/// One running upstream of one client session.
+struct Link {
+    name: String,
+    guard: Arc<McpGuard>,
+    to_upstream: mpsc::Sender<Value>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Value>>>,
+    next_id: AtomicU64,
+    child: Mutex<Option<Child>>,
+}
+
+/// Why an upstream could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// It could not be started.
+    #[error("cannot start upstream `{name}`: {problem}")]
+    Start {
+        /// The upstream.
+        name: String,
+        /// What went wrong.
+        problem: String,
+    },
+    /// It did not answer.
+    #[error("upstream `{name}` did not answer {method} ({problem})")]
+    NoAnswer {
+        /// The upstream.
+        name: String,
+        /// The request.
+        method: String,
+        /// Why.
+        problem: &'static str,
+    },
+}
+
+impl Aggregator {
+    /// An endpoint over the gateway's `[mcp.upstreams]`.
+    pub fn new(gateway: Arc<Gateway>, pins: Arc<PinStore>) -> Aggregator {
+        Aggregator {
+            gateway,
+            pins,
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Handles one client message of `session` (none before `initialize`) from `principal`.
+    pub async fn handle(
+        &self,
+        session: Option<&str>,
+        principal: &Principal,
+        message: Value,
+    ) -> Reply {
+        let (id, method) = match jsonrpc::classify(&message) {
+            Kind::Request { id, method } => (id.clone(), method.to_owned()),
+            Kind::Notification { method } => {
+                if method == "notifications/initialized" || session.is_some() {
+                    return Reply::Accepted;
+                }
+                return Reply::UnknownSession;
+            }
+            Kind::Response { .. } => return Reply::Accepted,
+            Kind::Invalid(why) => {
+                let id = message.get("id").cloned().unwrap_or(Value::Null);
+                return answer(jsonrpc::error_response(
+                    &id,
+                    code::INVALID_REQUEST,
+                    why,
+                    None,
+                ));
+            }
+        };
+        if method == "initialize" {
+            return self.initialize(&id, principal, &message).await;
+        }
+        let Some(session) = session.and_then(|id| self.session(id)) else {
+            return Reply::UnknownSession;
+        };
+        if !same_caller(&session.principal, principal) {
+            return Reply::NotYourSession;
+        }
+        match method.as_str() {
+            "ping" => answer(jsonrpc::result_response(&id, json!({}))),
+            "tools/list" => answer(session.list_tools(&id).await),
+            "tools/call" => answer(session.call_tool(&id, message).await),
+            other => answer(jsonrpc::error_response(
+                &id,
+                -32601,
+                &format!("airlock's aggregated endpoint does not offer `{other}` yet"),
+                None,
+            )),
+        }
+    }
+
+    /// Ends a session and stops its upstreams. Returns whether it existed (and was the
+    /// principal's).
+    pub async fn close(&self, session: &str, principal: &Principal) -> bool {
+        let removed = {
+            let mut sessions = self.lock();
+            match sessions.get(session) {
+                Some(found) if same_caller(&found.principal, principal) => sessions.remove(session),
+                _ => None,
+            }
+        };
+        match removed {
+            Some(session) => {
+                session.stop().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    async fn initialize(&self, id: &Value, principal: &Principal, message: &Value) -> Reply {
+        let asked = message
+            .pointer("/params/protocolVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let version = if SUPPORTED_VERSIONS.contains(&asked) {
+            asked
+        } else {
+            SUPPORTED_VERSIONS[0]
+        };
+        let Some(session_id) = new_session_id() else {
+            return answer(jsonrpc::error_response(
+                id,
+                code::INTERNAL_ERROR,
+                "no OS randomness for a session id; session refused",
+                None,
+            ));
+        };
+        let settings = self.gateway.mcp_settings();
+        let mut links = Vec::new();
+        for upstream in &settings.upstreams {
+            let guard = McpGuard::new(
+                Arc::clone(&self.gateway),
+                Arc::clone(&self.pins),
+                GuardSettings {
+                    upstream: upstream.name.clone(),
+                    principal: principal.clone(),
+                    session: session_id.clone(),
+                    pinning: settings.pinning,
+                    path_base: upstream
+                        .cwd
+                        .clone()
+                        .or_else(|| std::env::current_dir().ok())
+                        .unwrap_or_default(),
+                    home: std::env::var_os("HOME").map(Into::into),
+                },
+            );
+            let started =
+                match Link::start(upstream, guard, settings.max_message_bytes, version).await {
+                    Ok(link) => link,
+                    Err(err) => {
+                        for link in &links {
+                            Link::stop(link).await;
+                        }
+                        return answer(jsonrpc::error_response(
+                            id,
+                            code::INTERNAL_ERROR,
+                            &err.to_string(),
+                            None,
+                        ));
+                    }
+                };
+            links.push(started);
+        }
+        let names: Vec<&str> = links.iter().map(|link| link.name.as_str()).collect();
+        let result = json!({
+            "protocolVersion": version,
+            "capabilities": { "tools": { "listChanged": false } },
+            "serverInfo": { "name": "airlock", "version": env!("CARGO_PKG_VERSION") },
+            "instructions": format!(
+                "Tools of {} are offered as `SERVER.tool`. airlock checks every call against \
+                 policy; a refused call returns an error result that says why.",
+                names.join(", ")
+            ),
+        });
+        self.lock().insert(
+            session_id.clone(),
+            Arc::new(Session {
+                principal: principal.clone(),
+                links,
+            }),
+        );
+        Reply::Message {
+            message: jsonrpc::result_response(id, result),
+            new_session: Some(session_id),
+        }
+    }
+
+    fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.lock().get(id).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Session {
+    async fn list_tools(&self, id: &Value) -> Value {
+        let mut tools = Vec::new();
+        for link in &self.links {
+            let mut cursor: Option<Value> = None;
+            loop {
+                let params = match &cursor {
+                    Some(cursor) => json!({ "cursor": cursor }),
+                    None => json!({}),
+                };
+                let answer = match link.request("tools/list", params).await {
+                    Ok(answer) => answer,
+                    Err(err) => {
+                        return jsonrpc::error_response(
+                            id,
+                            code::INTERNAL_ERROR,
+                            &err.to_string(),
+                            None,
+                        );
+                    }
+                };
+                if let Some(page) = answer.pointer("/result/tools").and_then(Value::as_array) {
+                    for tool in page {
+                        let mut tool = tool.clone();
+                        if let Some(name) = tool.get("name").and_then(Value::as_str) {
+                            tool["name"] = json!(format!("{}.{name}", link.name));
+                        }
+                        tools.push(tool);
+                    }
+                }
+                match answer.pointer("/result/nextCursor") {
+                    Some(next @ Value::String(_)) => cursor = Some(next.clone()),
+                    _ => break,
+                }
+            }
+        }
+        jsonrpc::result_response(id, json!({ "tools": tools }))
+    }
+
+    async fn call_tool(&self, id: &Value, message: Value) -> Value {
+        let name = message
+            .pointer("/params/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some((upstream, tool)) = name.split_once('.') else {
+            return jsonrpc::error_response(
+                id,
+                code::INVALID_PARAMS,
+                &format!("unknown tool `{name}`: tools here are named `SERVER.tool`"),
+                None,
+            );
+        };
+        let Some(link) = self.links.iter().find(|link| link.name == upstream) else {
+            return jsonrpc::error_response(
+                id,
+                code::INVALID_PARAMS,
+                &format!("unknown tool `{name}`: no upstream is named `{upstream}`"),
+                None,
+            );
+        };
+        let mut params = message.get("params").cloned().unwrap_or_else(|| json!({}));
+        params["name"] = json!(tool);
+        match link.request("tools/call", params).await {
+            Ok(mut answer) => {
+                answer["id"] = id.clone();
+                answer
+            }
+            Err(err) => jsonrpc::error_response(id, code::INTERNAL_ERROR, &err.to_string(), None),
+        }
+    }
+
+    async fn stop(&self) {
+        for link in &self.links {
+            Link::stop(link).await;
+        }
+    }
+}
+
+impl Link {
+    async fn start(
+        upstream: &McpUpstream,
+        guard: McpGuard,
+        max_message_bytes: usize,
+        version: &str,
+    ) -> Result<Arc<Link>, UpstreamError> {
+        let fail = |problem: String| UpstreamError::Start {
+            name: upstream.name.clone(),
+            problem,
+        };
+        let mut env = Vec::new();
+        for (key, value) in &upstream.env {
+            let value = match value.strip_prefix("env:") {
+                Some(variable) => std::env::var_os(variable).ok_or_else(|| {
+                    fail(format!(
+                        "env.{key} names airlock's variable `{variable}`, which is not set"
+                    ))
+                })?,
+                None => OsString::from(value),
+            };
+            env.push((OsString::from(key), value));
+        }
+        let Some((program, args)) = upstream.command.split_first() else {
+            return Err(fail("no command".to_owned()));
+        };
+        let command = UpstreamCommand {
+            program: program.into(),
+            args: args.iter().map(OsString::from).collect(),
+            env: Some(env),
+            cwd: upstream.cwd.clone(),
+        };
+        let mut child = command.spawn().map_err(|err| fail(err.to_string()))?;
+        let (Some(mut input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(fail("no stdin/stdout".to_owned()));
+        };
+        let (to_upstream, mut outgoing) = mpsc::channel::<Value>(64);
+        tokio::spawn(async move {
+            while let Some(message) = outgoing.recv().await {
+                let mut line = message.to_string();
+                line.push('\n');
+                if input.write_all(line.as_bytes()).await.is_err() || input.flush().await.is_err() {
+                    break;
+                }
+            }
+        });
+        guard.attach_upstream(to_upstream.clone());
+        let link = Arc::new(Link {
+            name: upstream.name.clone(),
+            guard: Arc::new(guard),
+            to_upstream,
+            waiting: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            child: Mutex::new(Some(child)),
+        });
+        let reader = Arc::clone(&link);
+        tokio::spawn(async move {
+            let mut output = BufReader::new(output);
+            while let Ok(Some(read)) = read_message(&mut output, max_message_bytes).await {
+                let Ok(message) = read else { continue };
+                reader.deliver(message).await;
+            }
+            // The upstream is gone: fail whatever still waits for it.
+            reader.lock_waiting().clear();
+        });
+        let initialized = link
+            .request(
+                "initialize",
+                json!({
+                    "protocolVersion": version,
+                    "capabilities": {},
+                    "clientInfo": { "name": "airlock", "version": env!("CARGO_PKG_VERSION") },
+                }),
+            )
+            .await?;
+        if let Some(error) = initialized.get("error") {
+            return Err(fail(format!("it refused initialize: {error}")));
+        }
+        let _ = link
+            .to_upstream
+            .send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
+            .await;
+        Ok(link)
+    }
+
+    /// Sends a request through the guard and waits for the (guarded) answer.
+    async fn request(&self, method: &str, params: Value) -> Result<Value, UpstreamError> {
+        let id = json!(format!("c{}", self.next_id.fetch_add(1, Ordering::Relaxed)));
+        let (answer_tx, answer_rx) = oneshot::channel();
+        self.lock_waiting().insert(jsonrpc::id_key(&id), answer_tx);
+        let request = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        for route in self.guard.from_client(request).await {
+            match route {
+                Route::ToUpstream(message) => {
+                    if self.to_upstream.send(message).await.is_err() {
+                        return Err(self.no_answer(method, "it has exited"));
+                    }
+                }
+                // The guard answered itself (a refusal).
+                Route::ToClient(message) => {
+                    self.lock_waiting().remove(&jsonrpc::id_key(&id));
+                    return Ok(message);
+                }
+            }
+        }
+        match tokio::time::timeout(UPSTREAM_TIMEOUT, answer_rx).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(_)) => Err(self.no_answer(method, "it has exited")),
+            Err(_) => {
+                self.lock_waiting().remove(&jsonrpc::id_key(&id));
+                Err(self.no_answer(method, "timed out"))
+            }
+        }
+    }
+
+    async fn deliver(&self, message: Value) {
+        for route in self.guard.from_upstream(message).await {
+            let Route::ToClient(message) = route else {
+                continue;
+            };
+            match jsonrpc::classify(&message) {
+                Kind::Response { id } => {
+                    if let Some(waiting) = self.lock_waiting().remove(&jsonrpc::id_key(id)) {
+                        let _ = waiting.send(message);
+                    }
+                }
+                Kind::Request { id, method } => {
+                    let refusal = jsonrpc::error_response(
+                        id,
+                        -32601,
+                        &format!(
+                            "`{method}` is not relayed by airlock's HTTP endpoint yet; run this \
+                             server with `airlock mcp wrap` for sampling, elicitation and roots"
+                        ),
+                        None,
+                    );
+                    let _ = self.to_upstream.send(refusal).await;
+                }
+                Kind::Notification { .. } | Kind::Invalid(_) => {}
+            }
+        }
+    }
+
+    async fn stop(link: &Arc<Link>) {
+        link.guard.detach_upstream();
+        let child = link
+            .child
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(mut child) = child {
+            let _ = child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+        }
+    }
+
+    fn no_answer(&self, method: &str, problem: &'static str) -> UpstreamError {
+        UpstreamError::NoAnswer {
+            name: self.name.clone(),
+            method: method.to_owned(),
+            problem,
+        }
+    }
+
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Value>>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn answer(message: Value) -> Reply {
+    Reply::Message {
+        message,
+        new_session: None,
+    }
+}
+
+/// A session id nobody can guess: 128 random bits from the OS, hex; `None` without OS
+/// randomness (the session is then refused rather than given a guessable id).
+fn new_session_id() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(data_encoding::HEXLOWER.encode(&bytes))
+}
+
+/// Whether two principals are the same caller (tokens refreshed mid-session change their
+/// authentication time, not who they are).
+fn same_caller(a: &Principal, b: &Principal) -> bool {
+    a.agent == b.agent && a.user == b.user && a.tenant == b.tenant
+}

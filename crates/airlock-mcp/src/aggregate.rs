@@ -6,9 +6,11 @@
 //! clients. airlock answers `initialize` itself (it is the server the client talks to) and
 //! initializes each upstream with the same protocol version; `tools/list` is the union of
 //! the upstreams' reviewed listings, and `tools/call` goes to the upstream its name names.
-//! This transport does not yet carry server→client requests (sampling, elicitation, roots)
-//! or notifications: an upstream that asks is told the client does not support it. Use
-//! `airlock mcp wrap` where those are needed.
+//! While a `tools/call` runs, what its upstream sends the client (elicitation, sampling and
+//! roots requests, progress and other notifications) is relayed on the call's event stream,
+//! with request ids rewritten per upstream so that two upstreams never collide; the client's
+//! answers are routed back by those ids. Outside a streamed call an upstream's request is
+//! refused and its notifications are dropped (there is no standalone `GET /mcp` stream yet).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -44,6 +46,10 @@ pub enum Reply {
         /// The session created by this `initialize`.
         new_session: Option<String>,
     },
+    /// Messages to send as server-sent events, ending with the answer: what the upstream
+    /// sends the client while a `tools/call` runs (elicitation, sampling and roots requests,
+    /// progress and other notifications) comes first.
+    Stream(mpsc::Receiver<Value>),
     /// Nothing to answer (a notification or a response): HTTP 202.
     Accepted,
     /// The session id is unknown or expired: HTTP 404, the client must initialize again.
@@ -78,6 +84,11 @@ struct Link {
     waiting: Mutex<HashMap<String, oneshot::Sender<Value>>>,
     next_id: AtomicU64,
     child: Mutex<Option<Child>>,
+    /// Where the upstream's requests and notifications go while a streamed call runs.
+    outlet: Mutex<Option<mpsc::Sender<Value>>>,
+    /// The upstream's requests relayed to the client: client-visible id key → the id the
+    /// upstream gave (ids are rewritten so that two upstreams' requests never collide).
+    relayed: Mutex<HashMap<String, Value>>,
 }
 
 /// Why an upstream could not be used.
@@ -114,11 +125,14 @@ impl Aggregator {
     }
 
     /// Handles one client message of `session` (none before `initialize`) from `principal`.
+    /// `streaming`: the client accepts an event stream as the answer (Streamable HTTP
+    /// `Accept: text/event-stream`), which lets upstream requests reach it during a call.
     pub async fn handle(
         &self,
         session: Option<&str>,
         principal: &Principal,
         message: Value,
+        streaming: bool,
     ) -> Reply {
         let (id, method) = match jsonrpc::classify(&message) {
             Kind::Request { id, method } => (id.clone(), method.to_owned()),
@@ -128,7 +142,17 @@ impl Aggregator {
                 }
                 return Reply::UnknownSession;
             }
-            Kind::Response { .. } => return Reply::Accepted,
+            Kind::Response { .. } => {
+                // The client's answer to an upstream's request (elicitation, sampling, roots).
+                let Some(session) = session.and_then(|id| self.session(id)) else {
+                    return Reply::UnknownSession;
+                };
+                if !same_caller(&session.principal, principal) {
+                    return Reply::NotYourSession;
+                }
+                session.relay_answer(message).await;
+                return Reply::Accepted;
+            }
             Kind::Invalid(why) => {
                 let id = message.get("id").cloned().unwrap_or(Value::Null);
                 return answer(jsonrpc::error_response(
@@ -151,6 +175,7 @@ impl Aggregator {
         match method.as_str() {
             "ping" => answer(jsonrpc::result_response(&id, json!({}))),
             "tools/list" => answer(session.list_tools(&id).await),
+            "tools/call" if streaming => Reply::Stream(session.call_tool_streaming(id, message)),
             "tools/call" => answer(session.call_tool(&id, message).await),
             other => answer(jsonrpc::error_response(
                 &id,
@@ -340,6 +365,49 @@ impl Session {
         }
     }
 
+    /// Runs a call whose answer is an event stream: the upstream's requests and
+    /// notifications during the call go to `outlet` first, then the answer.
+    fn call_tool_streaming(self: &Arc<Self>, id: Value, message: Value) -> mpsc::Receiver<Value> {
+        let (outlet, events) = mpsc::channel(64);
+        let session = Arc::clone(self);
+        tokio::spawn(async move {
+            let link = message
+                .pointer("/params/name")
+                .and_then(Value::as_str)
+                .and_then(|name| name.split_once('.'))
+                .and_then(|(upstream, _)| session.links.iter().find(|l| l.name == upstream))
+                .cloned();
+            if let Some(link) = &link {
+                link.open_outlet(outlet.clone());
+            }
+            let answer = session.call_tool(&id, message).await;
+            if let Some(link) = &link {
+                link.close_outlet();
+            }
+            let _ = outlet.send(answer).await;
+        });
+        events
+    }
+
+    /// Passes the client's answer to an upstream's request back to that upstream, under the
+    /// id the upstream gave it.
+    async fn relay_answer(&self, mut message: Value) {
+        let key = message.get("id").map(jsonrpc::id_key).unwrap_or_default();
+        for link in &self.links {
+            let original = link.lock_relayed().remove(&key);
+            if let Some(original) = original {
+                message["id"] = original;
+                for route in link.guard.from_client(message).await {
+                    if let Route::ToUpstream(message) = route {
+                        let _ = link.to_upstream.send(message).await;
+                    }
+                }
+                return;
+            }
+        }
+        tracing::warn!("a client answer matched no upstream request; dropped");
+    }
+
     async fn stop(&self) {
         for link in &self.links {
             Link::stop(link).await;
@@ -401,6 +469,8 @@ impl Link {
             waiting: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             child: Mutex::new(Some(child)),
+            outlet: Mutex::new(None),
+            relayed: Mutex::new(HashMap::new()),
         });
         let reader = Arc::clone(&link);
         tokio::spawn(async move {
@@ -474,18 +544,33 @@ impl Link {
                     }
                 }
                 Kind::Request { id, method } => {
-                    let refusal = jsonrpc::error_response(
-                        id,
-                        -32601,
-                        &format!(
-                            "`{method}` is not relayed by airlock's HTTP endpoint yet; run this \
-                             server with `airlock mcp wrap` for sampling, elicitation and roots"
-                        ),
-                        None,
-                    );
-                    let _ = self.to_upstream.send(refusal).await;
+                    let outlet = self.current_outlet();
+                    let Some(outlet) = outlet else {
+                        let refusal = jsonrpc::error_response(
+                            id,
+                            -32601,
+                            &format!(
+                                "`{method}` can reach the client only during a tool call whose \
+                                 answer is streamed (Accept: text/event-stream)"
+                            ),
+                            None,
+                        );
+                        let _ = self.to_upstream.send(refusal).await;
+                        continue;
+                    };
+                    let visible = json!(format!("{}:{}", self.name, jsonrpc::id_key(id)));
+                    self.lock_relayed()
+                        .insert(jsonrpc::id_key(&visible), id.clone());
+                    let mut request = message.clone();
+                    request["id"] = visible;
+                    let _ = outlet.send(request).await;
                 }
-                Kind::Notification { .. } | Kind::Invalid(_) => {}
+                Kind::Notification { .. } => {
+                    if let Some(outlet) = self.current_outlet() {
+                        let _ = outlet.send(message).await;
+                    }
+                }
+                Kind::Invalid(_) => {}
             }
         }
     }
@@ -501,6 +586,33 @@ impl Link {
             let _ = child.start_kill();
             let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
         }
+    }
+
+    fn open_outlet(&self, outlet: mpsc::Sender<Value>) {
+        *self
+            .outlet
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(outlet);
+    }
+
+    fn close_outlet(&self) {
+        *self
+            .outlet
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    fn current_outlet(&self) -> Option<mpsc::Sender<Value>> {
+        self.outlet
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn lock_relayed(&self) -> std::sync::MutexGuard<'_, HashMap<String, Value>> {
+        self.relayed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn no_answer(&self, method: &str, problem: &'static str) -> UpstreamError {

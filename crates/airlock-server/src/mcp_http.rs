@@ -48,8 +48,13 @@ pub(crate) async fn post_mcp(
             )
         })?;
         let session = session_id(&headers)?;
+        let streaming = headers.get_all(header::ACCEPT).iter().any(|accept| {
+            accept
+                .to_str()
+                .is_ok_and(|v| v.contains("text/event-stream"))
+        });
         let reply = aggregator
-            .handle(session.as_deref(), &principal, message)
+            .handle(session.as_deref(), &principal, message, streaming)
             .await;
         Ok::<_, ApiError>(match reply {
             Reply::Message {
@@ -62,6 +67,7 @@ pub(crate) async fn post_mcp(
                 }
                 response
             }
+            Reply::Stream(events) => event_stream(events),
             Reply::Accepted => StatusCode::ACCEPTED.into_response(),
             Reply::UnknownSession => ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -79,6 +85,23 @@ pub(crate) async fn post_mcp(
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// An SSE answer: one `message` event per JSON-RPC message, the last being the answer.
+fn event_stream(events: tokio::sync::mpsc::Receiver<Value>) -> Response {
+    let stream = futures_util::stream::unfold(events, |mut events| async move {
+        let message = events.recv().await?;
+        let event = format!("event: message\ndata: {message}\n\n");
+        Some((Ok::<_, std::convert::Infallible>(event), events))
+    });
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// `DELETE /mcp`.

@@ -794,6 +794,12 @@ command = ["{}", "{}"]
 labels = ["read_only"]
 [tools.get-env]
 labels = ["read_only"]
+[tools.ask_user]
+labels = ["read_only"]
+[tools.sample_haiku]
+labels = ["read_only"]
+[tools.slow_count]
+labels = ["read_only"]
 {extra}
 "#,
         everything.display(),
@@ -852,6 +858,9 @@ fn the_mcp_endpoint_aggregates_two_upstreams_under_their_names() {
             {"op": "call_tool", "name": "everything.get-env", "arguments": {}},
             {"op": "call_tool", "name": "everything.printEnv", "arguments": {}},
             {"op": "call_tool", "name": "nowhere.echo", "arguments": {}},
+            {"op": "call_tool", "name": "notes.ask_user", "arguments": {"question": "Deploy now?"}},
+            {"op": "call_tool", "name": "notes.sample_haiku", "arguments": {"topic": "rain"}},
+            {"op": "call_tool", "name": "notes.slow_count", "arguments": {"n": 3, "delay_ms": 10}, "progress": true},
         ]),
     );
     let results = &report["results"];
@@ -891,6 +900,19 @@ fn the_mcp_endpoint_aggregates_two_upstreams_under_their_names() {
         "{}",
         results[5]
     );
+    // Requests and notifications from an upstream reach the client on the call's stream.
+    assert!(
+        report["elicitations"].to_string().contains("Deploy now?"),
+        "{report}"
+    );
+    assert!(results[6].to_string().contains("true"), "{}", results[6]);
+    assert_eq!(
+        report["sampling_requests"].as_array().unwrap().len(),
+        1,
+        "{report}"
+    );
+    assert!(results[7].to_string().contains("a haiku"), "{}", results[7]);
+    assert_eq!(results[8]["progress_notifications"], 3, "{}", results[8]);
 }
 
 #[test]

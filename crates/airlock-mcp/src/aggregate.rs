@@ -74,6 +74,9 @@ impl std::fmt::Debug for Aggregator {
 struct Session {
     principal: Principal,
     links: Vec<Arc<Link>>,
+    /// Calls in flight: the client's request id key → the upstream and the id airlock gave
+    /// the request there, so that the client's `notifications/cancelled` reaches it.
+    in_flight: Mutex<HashMap<String, (Arc<Link>, Value)>>,
 }
 
 /// One running upstream of one client session.
@@ -137,10 +140,17 @@ impl Aggregator {
         let (id, method) = match jsonrpc::classify(&message) {
             Kind::Request { id, method } => (id.clone(), method.to_owned()),
             Kind::Notification { method } => {
-                if method == "notifications/initialized" || session.is_some() {
+                if method == "notifications/initialized" {
                     return Reply::Accepted;
                 }
-                return Reply::UnknownSession;
+                let Some(session) = session.and_then(|id| self.session(id)) else {
+                    return Reply::UnknownSession;
+                };
+                if !same_caller(&session.principal, principal) {
+                    return Reply::NotYourSession;
+                }
+                session.relay_notification(message).await;
+                return Reply::Accepted;
             }
             Kind::Response { .. } => {
                 // The client's answer to an upstream's request (elicitation, sampling, roots).
@@ -275,6 +285,7 @@ impl Aggregator {
             Arc::new(Session {
                 principal: principal.clone(),
                 links,
+                in_flight: Mutex::new(HashMap::new()),
             }),
         );
         Reply::Message {
@@ -356,13 +367,56 @@ impl Session {
         };
         let mut params = message.get("params").cloned().unwrap_or_else(|| json!({}));
         params["name"] = json!(tool);
-        match link.request("tools/call", params).await {
+        let upstream_id = link.next_request_id();
+        let client_key = jsonrpc::id_key(id);
+        self.lock_in_flight()
+            .insert(client_key.clone(), (Arc::clone(link), upstream_id.clone()));
+        let answer = link.request_as(upstream_id, "tools/call", params).await;
+        self.lock_in_flight().remove(&client_key);
+        match answer {
             Ok(mut answer) => {
                 answer["id"] = id.clone();
                 answer
             }
             Err(err) => jsonrpc::error_response(id, code::INTERNAL_ERROR, &err.to_string(), None),
         }
+    }
+
+    /// A client notification: a cancellation goes to the upstream running that call, under
+    /// the id airlock gave it there; any other notification goes to every upstream.
+    async fn relay_notification(&self, message: Value) {
+        if message.get("method").and_then(Value::as_str) == Some("notifications/cancelled") {
+            let key = message
+                .pointer("/params/requestId")
+                .map(jsonrpc::id_key)
+                .unwrap_or_default();
+            let target = self.lock_in_flight().get(&key).cloned();
+            if let Some((link, upstream_id)) = target {
+                let mut cancelled = message;
+                cancelled["params"]["requestId"] = upstream_id.clone();
+                link.send_notification(cancelled).await;
+                // The upstream will not answer a cancelled request: end the wait now.
+                let waiting = link.lock_waiting().remove(&jsonrpc::id_key(&upstream_id));
+                if let Some(waiting) = waiting {
+                    let _ = waiting.send(jsonrpc::error_response(
+                        &upstream_id,
+                        -32800,
+                        "the client cancelled the request",
+                        None,
+                    ));
+                }
+            }
+            return;
+        }
+        for link in &self.links {
+            link.send_notification(message.clone()).await;
+        }
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Arc<Link>, Value)>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs a call whose answer is an event stream: the upstream's requests and
@@ -504,7 +558,31 @@ impl Link {
 
     /// Sends a request through the guard and waits for the (guarded) answer.
     async fn request(&self, method: &str, params: Value) -> Result<Value, UpstreamError> {
-        let id = json!(format!("c{}", self.next_id.fetch_add(1, Ordering::Relaxed)));
+        self.request_as(self.next_request_id(), method, params)
+            .await
+    }
+
+    /// A fresh id for a request airlock sends this upstream.
+    fn next_request_id(&self) -> Value {
+        json!(format!("c{}", self.next_id.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    /// Sends a notification through the guard (which relays notifications unchanged).
+    async fn send_notification(&self, message: Value) {
+        for route in self.guard.from_client(message).await {
+            if let Route::ToUpstream(message) = route {
+                let _ = self.to_upstream.send(message).await;
+            }
+        }
+    }
+
+    /// Sends the request `id` through the guard and waits for the (guarded) answer.
+    async fn request_as(
+        &self,
+        id: Value,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, UpstreamError> {
         let (answer_tx, answer_rx) = oneshot::channel();
         self.lock_waiting().insert(jsonrpc::id_key(&id), answer_tx);
         let request = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });

@@ -861,6 +861,8 @@ fn the_mcp_endpoint_aggregates_two_upstreams_under_their_names() {
             {"op": "call_tool", "name": "notes.ask_user", "arguments": {"question": "Deploy now?"}},
             {"op": "call_tool", "name": "notes.sample_haiku", "arguments": {"topic": "rain"}},
             {"op": "call_tool", "name": "notes.slow_count", "arguments": {"n": 3, "delay_ms": 10}, "progress": true},
+            {"op": "call_tool", "name": "notes.slow_count", "arguments": {"n": 100, "delay_ms": 100}, "timeout_s": 0.5},
+            {"op": "call_tool", "name": "everything.echo", "arguments": {"message": "still here"}},
         ]),
     );
     let results = &report["results"];
@@ -913,6 +915,17 @@ fn the_mcp_endpoint_aggregates_two_upstreams_under_their_names() {
     );
     assert!(results[7].to_string().contains("a haiku"), "{}", results[7]);
     assert_eq!(results[8]["progress_notifications"], 3, "{}", results[8]);
+    // A call the client gives up on is cancelled; the session goes on.
+    assert!(
+        results[9].to_string().contains("xception") || results[9].get("error").is_some(),
+        "{}",
+        results[9]
+    );
+    assert_eq!(
+        results[10]["content"][0]["text"], "Echo: still here",
+        "{}",
+        results[10]
+    );
 }
 
 #[test]

@@ -745,8 +745,21 @@ fn invalid_params(id: &Value, problem: &str) -> Vec<Route> {
     ))]
 }
 
+/// The arrays of content blocks in a tool result (`content`), a resource read (`contents`)
+/// and a prompt (`messages`).
+const BLOCK_ARRAYS: [&str; 3] = ["content", "contents", "messages"];
+/// Where a block keeps text: a text block, an embedded resource, a prompt message's content.
+const BLOCK_TEXTS: [&str; 4] = [
+    "/text",
+    "/resource/text",
+    "/content/text",
+    "/content/resource/text",
+];
+/// Result fields a model reads besides the blocks.
+const RESULT_FIELDS: [&str; 2] = ["structuredContent", "description"];
+
 /// The text a model would read from a tool result, resource read or prompt: text blocks,
-/// embedded resources' text, structured content, prompt messages.
+/// embedded resources' text, prompt messages, structured content, a prompt's description.
 fn result_text(result: &Value) -> String {
     let mut text = String::new();
     let mut push = |part: &str| {
@@ -755,29 +768,22 @@ fn result_text(result: &Value) -> String {
             text.push('\n');
         }
     };
-    let blocks = ["content", "contents", "messages"]
+    let blocks = BLOCK_ARRAYS
         .iter()
         .filter_map(|key| result.get(*key).and_then(Value::as_array))
         .flatten();
     for block in blocks {
-        for pointer in [
-            "/text",
-            "/resource/text",
-            "/content/text",
-            "/content/resource/text",
-        ] {
+        for pointer in BLOCK_TEXTS {
             if let Some(part) = block.pointer(pointer).and_then(Value::as_str) {
                 push(part);
             }
         }
     }
-    for key in ["structuredContent", "description"] {
-        if let Some(value) = result.get(key) {
-            match value {
-                Value::String(part) => push(part),
-                Value::Null => {}
-                other => push(&other.to_string()),
-            }
+    for key in RESULT_FIELDS {
+        match result.get(key) {
+            Some(Value::String(part)) => push(part),
+            None | Some(Value::Null) => {}
+            Some(other) => push(&other.to_string()),
         }
     }
     text
@@ -785,25 +791,22 @@ fn result_text(result: &Value) -> String {
 
 /// Applies `redact` to every text a model would read in a result (see [`result_text`]).
 fn redact_result(result: &mut Value, redact: &dyn Fn(&str) -> String) {
-    for key in ["content", "contents", "messages"] {
+    for key in BLOCK_ARRAYS {
         let Some(blocks) = result.get_mut(key).and_then(Value::as_array_mut) else {
             continue;
         };
         for block in blocks {
-            for pointer in [
-                "/text",
-                "/resource/text",
-                "/content/text",
-                "/content/resource/text",
-            ] {
+            for pointer in BLOCK_TEXTS {
                 if let Some(Value::String(part)) = block.pointer_mut(pointer) {
                     *part = redact(part);
                 }
             }
         }
     }
-    if let Some(structured) = result.get_mut("structuredContent") {
-        redact_strings(structured, redact);
+    for key in RESULT_FIELDS {
+        if let Some(value) = result.get_mut(key) {
+            redact_strings(value, redact);
+        }
     }
 }
 
@@ -823,4 +826,54 @@ fn redact_strings(value: &mut Value, redact: &dyn Fn(&str) -> String) {
 
 fn elapsed_us(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Value {
+        json!({
+            "content": [
+                {"type": "text", "text": "plain"},
+                {"type": "resource", "resource": {"uri": "file:///a", "text": "embedded"}},
+                {"type": "image", "data": "aGk=", "mimeType": "image/png"},
+            ],
+            "structuredContent": {"result": "structured", "n": 3},
+            "isError": false,
+        })
+    }
+
+    #[test]
+    fn every_text_a_model_reads_is_inspected() {
+        let text = result_text(&sample());
+        for part in ["plain", "embedded", "structured"] {
+            assert!(text.contains(part), "{part} missing from {text:?}");
+        }
+        let prompt = json!({"description": "greets", "messages": [
+            {"role": "user", "content": {"type": "text", "text": "hello"}}]});
+        let text = result_text(&prompt);
+        assert!(text.contains("greets") && text.contains("hello"), "{text:?}");
+    }
+
+    #[test]
+    fn redaction_reaches_the_same_places_and_leaves_the_rest() {
+        let mut result = sample();
+        redact_result(&mut result, &|text| text.to_uppercase());
+        assert_eq!(result["content"][0]["text"], "PLAIN");
+        assert_eq!(result["content"][1]["resource"]["text"], "EMBEDDED");
+        assert_eq!(result["content"][1]["resource"]["uri"], "file:///a");
+        assert_eq!(result["structuredContent"]["result"], "STRUCTURED");
+        assert_eq!(result["structuredContent"]["n"], 3);
+        assert_eq!(result["content"][2]["data"], "aGk=");
+    }
+
+    #[test]
+    fn an_approval_id_names_the_audit_record() {
+        let audit = AuditRef {
+            sequence: 42,
+            hash: "0123456789abcdef0123456789abcdef".into(),
+        };
+        assert_eq!(approval_id(&audit), "apr-42-0123456789abcdef");
+    }
 }

@@ -118,16 +118,7 @@ pub fn review_definition(
         .into_iter()
         .filter(|finding| is_poison_family(finding.category))
         .collect();
-    for rule in RULES.iter() {
-        if let Some(found) = rule.pattern.find(&text) {
-            findings.push(rule_finding(
-                rule.name,
-                rule.message,
-                found.start(),
-                found.end(),
-            ));
-        }
-    }
+    findings.extend(rule_findings(&text));
     let lowered = text.to_lowercase();
     for (other, names) in other_upstreams {
         if other == upstream {
@@ -147,6 +138,22 @@ pub fn review_definition(
         }
     }
     findings
+}
+
+/// The findings of this file's own rules in a definition's text (see [`definition_text`]).
+pub fn rule_findings(text: &str) -> Vec<Finding> {
+    RULES
+        .iter()
+        .filter_map(|rule| {
+            let found = rule.pattern.find(text)?;
+            Some(rule_finding(
+                rule.name,
+                rule.message,
+                found.start(),
+                found.end(),
+            ))
+        })
+        .collect()
 }
 
 /// Whether findings make a definition poisoned.

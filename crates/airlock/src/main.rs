@@ -31,9 +31,11 @@ use clap::{Parser, Subcommand};
     version,
     about = "Runtime security gateway for AI agents",
     long_about = "Runtime security gateway for AI agents.\n\n\
-        This build ships the detection core: scan files or text for secrets, personal data, \
-        prompt injection, obfuscation, exfiltration links and dangerous commands; redact \
-        secrets and personal data; measure detection quality on labelled data.",
+        Put it in front of MCP servers (`mcp wrap` for one stdio server, `serve` for several at \
+        /mcp) or call its decision API (`serve`): tool listings are reviewed, tool calls \
+        authorized by Cedar policy, tool results inspected, every decision audited. Scan \
+        files or text for secrets, personal data, prompt injection, obfuscation, exfiltration \
+        links and dangerous commands; redact; check policies; verify and export the audit log.",
     after_help = "Exit codes: 0 nothing at or above the threshold, 1 findings, 2 usage or input error."
 )]
 struct Cli {

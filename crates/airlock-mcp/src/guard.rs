@@ -278,16 +278,28 @@ impl McpGuard {
         }
     }
 
+    /// `arguments` are the request's `params` as the pseudo-tool's arguments: the request is
+    /// forwarded as sent (a `Path`-declared `uri` is resolved for the decision only: the
+    /// server expects its URI), except that a `redact` decision's redacted values replace the
+    /// originals.
     async fn pseudo_tool_call(
         &self,
         id: Value,
-        message: Value,
+        mut message: Value,
         tool: &str,
         arguments: Value,
     ) -> Vec<Route> {
         match self.authorize(tool, arguments, None).await {
-            Ok((decision, audit, _)) => match refusal(tool, &decision, &audit) {
+            Ok((decision, audit, redacted)) => match refusal(tool, &decision, &audit) {
                 None => {
+                    if decision.outcome == Outcome::Redact
+                        && let (Some(params), Value::Object(redacted)) =
+                            (message.get_mut("params"), redacted)
+                    {
+                        for (key, value) in redacted {
+                            params[key.as_str()] = value;
+                        }
+                    }
                     self.remember_pseudo_call(&id, tool);
                     vec![Route::ToUpstream(message)]
                 }
@@ -853,7 +865,10 @@ mod tests {
         let prompt = json!({"description": "greets", "messages": [
             {"role": "user", "content": {"type": "text", "text": "hello"}}]});
         let text = result_text(&prompt);
-        assert!(text.contains("greets") && text.contains("hello"), "{text:?}");
+        assert!(
+            text.contains("greets") && text.contains("hello"),
+            "{text:?}"
+        );
     }
 
     #[test]

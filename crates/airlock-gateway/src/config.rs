@@ -78,7 +78,17 @@ pub struct RawMcpConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawMcpUpstream {
     /// The server command and its arguments, started over stdio for each client session.
+    /// Give this or `url`.
+    #[serde(default)]
     pub command: Vec<String>,
+    /// A remote server's Streamable HTTP endpoint (`https://…`, or `http://` on loopback).
+    /// Give this or `command`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Headers sent to a remote server, e.g. `{ Authorization = "env:GITHUB_AUTHORIZATION" }`;
+    /// `"env:NAME"` takes the whole value from airlock's variable `NAME`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     /// The server's environment (it inherits nothing else but `PATH`, `HOME` and `LANG`).
     /// `"env:NAME"` copies airlock's own variable `NAME`, so that upstream credentials stay in
     /// airlock's environment and never pass through the agent.
@@ -94,8 +104,12 @@ pub struct RawMcpUpstream {
 pub struct McpUpstream {
     /// Its name: letters, digits, `_` and `-`.
     pub name: String,
-    /// The program and its arguments.
+    /// The program and its arguments (empty for a remote server).
     pub command: Vec<String>,
+    /// A remote server's endpoint.
+    pub url: Option<String>,
+    /// Headers for a remote server, values as written (`env:NAME` resolved when used).
+    pub headers: BTreeMap<String, String>,
     /// Environment entries, values as written (`env:NAME` resolved when the server starts).
     pub env: BTreeMap<String, String>,
     /// Working directory.
@@ -374,11 +388,35 @@ impl RawMcpConfig {
                      (tools are offered as `NAME.tool`)"
                 ));
             }
-            if upstream.command.first().is_none_or(|program| program.is_empty()) {
+            match (&upstream.url, upstream.command.first()) {
+                (None, None) => problems.push(format!(
+                    "mcp.upstreams.{name}: give `command` (a list, e.g. [\"npx\", \"-y\", \
+                     \"@modelcontextprotocol/server-everything\"]) or `url`"
+                )),
+                (Some(_), Some(_)) => problems.push(format!(
+                    "mcp.upstreams.{name}: give `command` or `url`, not both"
+                )),
+                (None, Some(program)) if program.is_empty() => problems.push(format!(
+                    "mcp.upstreams.{name}.command: the program name is empty"
+                )),
+                (Some(url), None) if !remote_url_allowed(url) => problems.push(format!(
+                    "mcp.upstreams.{name}.url: `{url}` must be https://, or http:// to a \
+                     loopback address (credentials are not sent in clear over a network)"
+                )),
+                _ => {}
+            }
+            if upstream.url.is_none() && !upstream.headers.is_empty() {
                 problems.push(format!(
-                    "mcp.upstreams.{name}.command: give the server command as a list, e.g. \
-                     [\"npx\", \"-y\", \"@modelcontextprotocol/server-everything\"]"
+                    "mcp.upstreams.{name}.headers: only a remote server (`url`) takes headers; \
+                     give a local server its credentials in `env`"
                 ));
+            }
+            for (key, value) in &upstream.headers {
+                if value.strip_prefix("env:").is_some_and(str::is_empty) {
+                    problems.push(format!(
+                        "mcp.upstreams.{name}.headers.{key}: `env:` must name a variable"
+                    ));
+                }
             }
             for (key, value) in &upstream.env {
                 if value.strip_prefix("env:").is_some_and(str::is_empty) {
@@ -390,6 +428,8 @@ impl RawMcpConfig {
             upstreams.push(McpUpstream {
                 name: name.clone(),
                 command: upstream.command.clone(),
+                url: upstream.url.clone(),
+                headers: upstream.headers.clone(),
                 env: upstream.env.clone(),
                 cwd: upstream.cwd.clone(),
             });
@@ -402,6 +442,31 @@ impl RawMcpConfig {
             upstreams,
         })
     }
+}
+
+/// `https://…`, or `http://` to `localhost` or a loopback address.
+fn remote_url_allowed(url: &str) -> bool {
+    url.starts_with("https://") || (url.starts_with("http://") && url_host_is_loopback(url))
+}
+
+/// Whether an `http://` or `https://` URL (or browser origin) names `localhost` or a loopback
+/// address, whatever the port.
+pub fn url_host_is_loopback(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ mod gateway;
 
 pub use config::{
     Config, ConfigError, DEFAULT_LISTEN, DEFAULT_PINS_FILE, McpSettings, McpUpstream, PinningMode,
-    RawConfig, RawMcpConfig, RawMcpUpstream, RawServerConfig, ServerSettings,
+    RawConfig, RawMcpConfig, RawMcpUpstream, RawServerConfig, ServerSettings, url_host_is_loopback,
 };
 pub use gateway::{
     AuditRef, AuthorizeOutcome, AuthorizeRequest, ConfigSource, Gateway, GatewayError,

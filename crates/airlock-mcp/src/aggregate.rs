@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::guard::{GuardSettings, McpGuard, Route};
 use crate::jsonrpc::{self, Kind, code};
 use crate::pins::PinStore;
+use crate::remote::{self, RemoteUpstream};
 use crate::stdio::{UpstreamCommand, read_message};
 
 /// Protocol revisions the aggregated endpoint speaks, newest first.
@@ -62,6 +63,8 @@ pub enum Reply {
 pub struct Aggregator {
     gateway: Arc<Gateway>,
     pins: Arc<PinStore>,
+    /// For remote upstreams (`url`); built by the server, which owns TLS set-up.
+    http: Option<reqwest::Client>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
 }
 
@@ -119,10 +122,16 @@ pub enum UpstreamError {
 
 impl Aggregator {
     /// An endpoint over the gateway's `[mcp.upstreams]`.
-    pub fn new(gateway: Arc<Gateway>, pins: Arc<PinStore>) -> Aggregator {
+    /// `http` reaches remote upstreams; without it, configuring one fails its sessions.
+    pub fn new(
+        gateway: Arc<Gateway>,
+        pins: Arc<PinStore>,
+        http: Option<reqwest::Client>,
+    ) -> Aggregator {
         Aggregator {
             gateway,
             pins,
+            http,
             sessions: Mutex::new(HashMap::new()),
         }
     }
@@ -225,6 +234,10 @@ impl Aggregator {
         } else {
             SUPPORTED_VERSIONS[0]
         };
+        let client_capabilities = message
+            .pointer("/params/capabilities")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         let Some(session_id) = new_session_id() else {
             return answer(jsonrpc::error_response(
                 id,
@@ -252,21 +265,29 @@ impl Aggregator {
                     home: std::env::var_os("HOME").map(Into::into),
                 },
             );
-            let started =
-                match Link::start(upstream, guard, settings.max_message_bytes, version).await {
-                    Ok(link) => link,
-                    Err(err) => {
-                        for link in &links {
-                            Link::stop(link).await;
-                        }
-                        return answer(jsonrpc::error_response(
-                            id,
-                            code::INTERNAL_ERROR,
-                            &err.to_string(),
-                            None,
-                        ));
+            let started = match Link::start(
+                upstream,
+                guard,
+                self.http.as_ref(),
+                settings.max_message_bytes,
+                version,
+                &client_capabilities,
+            )
+            .await
+            {
+                Ok(link) => link,
+                Err(err) => {
+                    for link in &links {
+                        Link::stop(link).await;
                     }
-                };
+                    return answer(jsonrpc::error_response(
+                        id,
+                        code::INTERNAL_ERROR,
+                        &err.to_string(),
+                        None,
+                    ));
+                }
+            };
             links.push(started);
         }
         let names: Vec<&str> = links.iter().map(|link| link.name.as_str()).collect();
@@ -473,48 +494,38 @@ impl Link {
     async fn start(
         upstream: &McpUpstream,
         guard: McpGuard,
+        http: Option<&reqwest::Client>,
         max_message_bytes: usize,
         version: &str,
+        client_capabilities: &Value,
     ) -> Result<Arc<Link>, UpstreamError> {
         let fail = |problem: String| UpstreamError::Start {
             name: upstream.name.clone(),
             problem,
         };
-        let mut env = Vec::new();
-        for (key, value) in &upstream.env {
-            let value = match value.strip_prefix("env:") {
-                Some(variable) => std::env::var_os(variable).ok_or_else(|| {
-                    fail(format!(
-                        "env.{key} names airlock's variable `{variable}`, which is not set"
-                    ))
-                })?,
-                None => OsString::from(value),
-            };
-            env.push((OsString::from(key), value));
-        }
-        let Some((program, args)) = upstream.command.split_first() else {
-            return Err(fail("no command".to_owned()));
-        };
-        let command = UpstreamCommand {
-            program: program.into(),
-            args: args.iter().map(OsString::from).collect(),
-            env: Some(env),
-            cwd: upstream.cwd.clone(),
-        };
-        let mut child = command.spawn().map_err(|err| fail(err.to_string()))?;
-        let (Some(mut input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err(fail("no stdin/stdout".to_owned()));
-        };
-        let (to_upstream, mut outgoing) = mpsc::channel::<Value>(64);
-        tokio::spawn(async move {
-            while let Some(message) = outgoing.recv().await {
-                let mut line = message.to_string();
-                line.push('\n');
-                if input.write_all(line.as_bytes()).await.is_err() || input.flush().await.is_err() {
-                    break;
-                }
+        let (to_upstream, outgoing) = mpsc::channel::<Value>(64);
+        let (incoming_tx, mut incoming) = mpsc::channel::<Value>(64);
+        let child = match &upstream.url {
+            Some(url) => {
+                let client = http.ok_or_else(|| fail("no HTTP client".to_owned()))?;
+                let headers = remote::resolve_headers(&upstream.headers).map_err(&fail)?;
+                let remote = RemoteUpstream {
+                    url: url.clone(),
+                    headers,
+                };
+                remote::connect(
+                    client.clone(),
+                    remote,
+                    outgoing,
+                    incoming_tx,
+                    max_message_bytes,
+                );
+                None
             }
-        });
+            None => Some(
+                spawn_process(upstream, outgoing, incoming_tx, max_message_bytes).map_err(fail)?,
+            ),
+        };
         guard.attach_upstream(to_upstream.clone());
         let link = Arc::new(Link {
             name: upstream.name.clone(),
@@ -522,15 +533,13 @@ impl Link {
             to_upstream,
             waiting: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
-            child: Mutex::new(Some(child)),
+            child: Mutex::new(child),
             outlet: Mutex::new(None),
             relayed: Mutex::new(HashMap::new()),
         });
         let reader = Arc::clone(&link);
         tokio::spawn(async move {
-            let mut output = BufReader::new(output);
-            while let Ok(Some(read)) = read_message(&mut output, max_message_bytes).await {
-                let Ok(message) = read else { continue };
+            while let Some(message) = incoming.recv().await {
                 reader.deliver(message).await;
             }
             // The upstream is gone: fail whatever still waits for it.
@@ -541,7 +550,8 @@ impl Link {
                 "initialize",
                 json!({
                     "protocolVersion": version,
-                    "capabilities": {},
+                    // What the client can do (elicitation, sampling, roots) is relayed to it.
+                    "capabilities": client_capabilities,
                     "clientInfo": { "name": "airlock", "version": env!("CARGO_PKG_VERSION") },
                 }),
             )
@@ -706,6 +716,58 @@ impl Link {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Starts a local upstream over stdio: `outgoing` is written to its stdin, its stdout lines
+/// go to `incoming`.
+fn spawn_process(
+    upstream: &McpUpstream,
+    mut outgoing: mpsc::Receiver<Value>,
+    incoming: mpsc::Sender<Value>,
+    max_message_bytes: usize,
+) -> Result<Child, String> {
+    let mut env = Vec::new();
+    for (key, value) in &upstream.env {
+        let value = match value.strip_prefix("env:") {
+            Some(variable) => std::env::var_os(variable).ok_or_else(|| {
+                format!("env.{key} names airlock's variable `{variable}`, which is not set")
+            })?,
+            None => OsString::from(value),
+        };
+        env.push((OsString::from(key), value));
+    }
+    let Some((program, args)) = upstream.command.split_first() else {
+        return Err("no command".to_owned());
+    };
+    let command = UpstreamCommand {
+        program: program.into(),
+        args: args.iter().map(OsString::from).collect(),
+        env: Some(env),
+        cwd: upstream.cwd.clone(),
+    };
+    let mut child = command.spawn().map_err(|err| err.to_string())?;
+    let (Some(mut input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err("no stdin/stdout".to_owned());
+    };
+    tokio::spawn(async move {
+        while let Some(message) = outgoing.recv().await {
+            let mut line = message.to_string();
+            line.push('\n');
+            if input.write_all(line.as_bytes()).await.is_err() || input.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut output = BufReader::new(output);
+        while let Ok(Some(read)) = read_message(&mut output, max_message_bytes).await {
+            let Ok(message) = read else { continue };
+            if incoming.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(child)
 }
 
 fn answer(message: Value) -> Reply {

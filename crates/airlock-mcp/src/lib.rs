@@ -23,6 +23,7 @@ pub mod guard;
 pub mod jsonrpc;
 pub mod pins;
 pub mod poison;
+mod remote;
 pub mod stdio;
 
 pub use aggregate::{Aggregator, Reply, SUPPORTED_VERSIONS};

@@ -40,7 +40,18 @@ impl ServerState {
             None
         } else {
             let pins = Arc::new(PinStore::open(&settings.pins_file)?);
-            Some(Aggregator::new(Arc::clone(&gateway), pins))
+            let remote = settings
+                .upstreams
+                .iter()
+                .any(|upstream| upstream.url.is_some());
+            let http = if remote {
+                crate::http_client(None)
+                    .map_err(|err| tracing::error!("cannot build the MCP HTTP client: {err}"))
+                    .ok()
+            } else {
+                None
+            };
+            Some(Aggregator::new(Arc::clone(&gateway), pins, http))
         };
         Ok(Arc::new(ServerState { gateway, jwks, mcp }))
     }

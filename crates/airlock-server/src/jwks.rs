@@ -29,17 +29,7 @@ impl JwksFetcher {
     /// A fetcher for `gateway`; `None` when it has no `jwks_url`.
     pub fn new(gateway: Arc<Gateway>) -> Option<Arc<JwksFetcher>> {
         gateway.jwks_url()?;
-        // reqwest's rustls needs a process-wide crypto provider; if one is installed already
-        // (by another crate), it stays.
-        // ring rather than aws-lc-rs: no C/CMake build on the CI machine. Its provider lacks
-        // post-quantum key exchange (hence the deprecation), which fetching a public key set
-        // does not need.
-        #[allow(deprecated)]
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .tcp_nodelay(true)
-            .build()
+        let client = crate::http_client(Some(Duration::from_secs(10)))
             .map_err(|err| tracing::error!("cannot build the JWKS HTTP client: {err}"))
             .ok()?;
         Some(Arc::new(JwksFetcher {

@@ -30,6 +30,25 @@ pub use error::ApiError;
 pub use jwks::JwksFetcher;
 pub use reload::spawn_reloader;
 
+/// An HTTP client for airlock's own outgoing calls (JWKS, remote MCP upstreams), with
+/// rustls on `ring`. `timeout` bounds a whole exchange; leave it out for long streams.
+pub(crate) fn http_client(
+    timeout: Option<std::time::Duration>,
+) -> Result<reqwest::Client, reqwest::Error> {
+    // reqwest's rustls needs a process-wide crypto provider; if one is installed already (by
+    // another crate), it stays. ring rather than aws-lc-rs: no C/CMake build on the CI
+    // machine. Its provider lacks post-quantum key exchange (hence the deprecation).
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .tcp_nodelay(true);
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder.build()
+}
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

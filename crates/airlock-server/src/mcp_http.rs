@@ -16,6 +16,7 @@
 use std::sync::Arc;
 
 use airlock_core::Principal;
+use airlock_gateway::url_host_is_loopback;
 use airlock_mcp::{Aggregator, Reply};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -167,7 +168,7 @@ fn check_origin(state: &ServerState, headers: &HeaderMap) -> Result<(), ApiError
     };
     let origin = origin.to_str().unwrap_or_default();
     let allowed = state.gateway().server_settings().allowed_origins;
-    if is_loopback_origin(origin) || allowed.iter().any(|entry| entry == origin) {
+    if url_host_is_loopback(origin) || allowed.iter().any(|entry| entry == origin) {
         return Ok(());
     }
     Err(ApiError::new(
@@ -178,24 +179,6 @@ fn check_origin(state: &ServerState, headers: &HeaderMap) -> Result<(), ApiError
              if it is yours"
         ),
     ))
-}
-
-/// `http(s)://localhost`, `127.x.x.x` or `[::1]`, any port.
-fn is_loopback_origin(origin: &str) -> bool {
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
-        return false;
-    };
-    let host = match rest.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => rest.split(':').next().unwrap_or_default(),
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The caller: from credentials when identity is configured, else the configured MCP agent
@@ -263,7 +246,7 @@ mod tests {
             "https://[::1]:8443",
             "http://127.0.0.2:80",
         ] {
-            assert!(is_loopback_origin(origin), "{origin}");
+            assert!(url_host_is_loopback(origin), "{origin}");
         }
         for origin in [
             "http://evil.example",
@@ -272,7 +255,7 @@ mod tests {
             "null",
             "file://",
         ] {
-            assert!(!is_loopback_origin(origin), "{origin}");
+            assert!(!url_host_is_loopback(origin), "{origin}");
         }
     }
 }

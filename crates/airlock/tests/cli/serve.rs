@@ -1040,3 +1040,90 @@ fn the_mcp_endpoint_refuses_foreign_origins_and_unauthenticated_callers() {
 fn airlock_session_header() -> &'static str {
     "mcp-session-id"
 }
+
+/// A real remote MCP server: server-everything over Streamable HTTP on a free loopback port,
+/// killed when dropped.
+struct RemoteEverything {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for RemoteEverything {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RemoteEverything {
+    #[allow(clippy::zombie_processes)] // waited for in Drop
+    fn start() -> RemoteEverything {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(crate::mcp::npm_server("mcp-server-everything"))
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start server-everything over HTTP");
+        let server = RemoteEverything { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "server-everything did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+}
+
+#[test]
+fn the_mcp_endpoint_aggregates_a_remote_streamable_http_upstream() {
+    let remote = RemoteEverything::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("airlock.toml"),
+        format!(
+            r#"
+[mcp.upstreams.remote]
+url = "http://127.0.0.1:{}/mcp"
+headers = {{ x-upstream-key = "env:AIRLOCK_TEST_REMOTE_KEY" }}
+"#,
+            remote.port
+        ),
+    )
+    .unwrap();
+    let server = {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_airlock"));
+        command.env("AIRLOCK_TEST_REMOTE_KEY", "remote-key");
+        Server::start_with(dir.path(), &["--config", "airlock.toml"], command)
+    };
+    let url = format!("http://{}/mcp", server.address);
+    let report = http_client(
+        &url,
+        &[],
+        &json!([
+            {"op": "list_tools"},
+            {"op": "call_tool", "name": "remote.echo", "arguments": {"message": "over http"}},
+            {"op": "call_tool", "name": "remote.get-env", "arguments": {}},
+        ]),
+    );
+    let results = &report["results"];
+    let names = results[0]["tools"].to_string();
+    assert!(
+        names.contains("remote.echo") && names.contains("remote.get-sum"),
+        "{names}"
+    );
+    assert_eq!(
+        results[1]["content"][0]["text"], "Echo: over http",
+        "{}",
+        results[1]
+    );
+    assert_eq!(results[2]["isError"], true, "{}", results[2]);
+}

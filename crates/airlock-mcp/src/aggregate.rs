@@ -9,8 +9,9 @@
 //! While a `tools/call` runs, what its upstream sends the client (elicitation, sampling and
 //! roots requests, progress and other notifications) is relayed on the call's event stream,
 //! with request ids rewritten per upstream so that two upstreams never collide; the client's
-//! answers are routed back by those ids. Outside a streamed call an upstream's request is
-//! refused and its notifications are dropped (there is no standalone `GET /mcp` stream yet).
+//! answers are routed back by those ids. Outside a call they go to the session's standing
+//! stream (`GET /mcp`) when the client opened one; otherwise an upstream's request is refused
+//! and its notifications are dropped.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -33,6 +34,10 @@ use crate::stdio::{UpstreamCommand, read_message};
 
 /// Protocol revisions the aggregated endpoint speaks, newest first.
 pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+
+/// Where messages for the client go: the event stream of a call, or the session's standing
+/// `GET /mcp` stream.
+type Outlet = Arc<Mutex<Option<mpsc::Sender<Value>>>>;
 
 /// How long an upstream may take to answer one request.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -80,6 +85,8 @@ struct Session {
     /// Calls in flight: the client's request id key → the upstream and the id airlock gave
     /// the request there, so that the client's `notifications/cancelled` reaches it.
     in_flight: Mutex<HashMap<String, (Arc<Link>, Value)>>,
+    /// The client's standing stream (`GET /mcp`), for upstream messages outside a call.
+    standing: Outlet,
 }
 
 /// One running upstream of one client session.
@@ -92,6 +99,8 @@ struct Link {
     child: Mutex<Option<Child>>,
     /// Where the upstream's requests and notifications go while a streamed call runs.
     outlet: Mutex<Option<mpsc::Sender<Value>>>,
+    /// Where they go otherwise: the session's standing stream, when the client opened one.
+    standing: Outlet,
     /// The upstream's requests relayed to the client: client-visible id key → the id the
     /// upstream gave (ids are rewritten so that two upstreams' requests never collide).
     relayed: Mutex<HashMap<String, Value>>,
@@ -205,6 +214,28 @@ impl Aggregator {
         }
     }
 
+    /// Opens the session's standing stream (`GET /mcp`): upstream requests and notifications
+    /// that arrive outside a streamed call go there (`listChanged`, logging, progress of
+    /// work the client is not waiting on). A new stream replaces the old one.
+    pub fn open_stream(
+        &self,
+        session: &str,
+        principal: &Principal,
+    ) -> Result<mpsc::Receiver<Value>, Reply> {
+        let Some(session) = self.session(session) else {
+            return Err(Reply::UnknownSession);
+        };
+        if !same_caller(&session.principal, principal) {
+            return Err(Reply::NotYourSession);
+        }
+        let (sender, receiver) = mpsc::channel(64);
+        *session
+            .standing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sender);
+        Ok(receiver)
+    }
+
     /// Ends a session and stops its upstreams. Returns whether it existed (and was the
     /// principal's).
     pub async fn close(&self, session: &str, principal: &Principal) -> bool {
@@ -247,6 +278,7 @@ impl Aggregator {
             ));
         };
         let settings = self.gateway.mcp_settings();
+        let standing: Outlet = Arc::new(Mutex::new(None));
         let mut links = Vec::new();
         for upstream in &settings.upstreams {
             let guard = McpGuard::new(
@@ -272,6 +304,7 @@ impl Aggregator {
                 settings.max_message_bytes,
                 version,
                 &client_capabilities,
+                Arc::clone(&standing),
             )
             .await
             {
@@ -307,6 +340,7 @@ impl Aggregator {
                 principal: principal.clone(),
                 links,
                 in_flight: Mutex::new(HashMap::new()),
+                standing,
             }),
         );
         Reply::Message {
@@ -498,6 +532,7 @@ impl Link {
         max_message_bytes: usize,
         version: &str,
         client_capabilities: &Value,
+        standing: Outlet,
     ) -> Result<Arc<Link>, UpstreamError> {
         let fail = |problem: String| UpstreamError::Start {
             name: upstream.name.clone(),
@@ -535,6 +570,7 @@ impl Link {
             next_id: AtomicU64::new(1),
             child: Mutex::new(child),
             outlet: Mutex::new(None),
+            standing,
             relayed: Mutex::new(HashMap::new()),
         });
         let reader = Arc::clone(&link);
@@ -638,8 +674,8 @@ impl Link {
                             id,
                             -32601,
                             &format!(
-                                "`{method}` can reach the client only during a tool call whose \
-                                 answer is streamed (Accept: text/event-stream)"
+                                "`{method}` cannot reach the client: it has no event stream open \
+                                 (a streamed tool call, or GET /mcp)"
                             ),
                             None,
                         );
@@ -691,10 +727,18 @@ impl Link {
     }
 
     fn current_outlet(&self) -> Option<mpsc::Sender<Value>> {
-        self.outlet
+        let during_call = self
+            .outlet
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+            .clone();
+        during_call.or_else(|| {
+            self.standing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+                .filter(|standing| !standing.is_closed())
+        })
     }
 
     fn lock_relayed(&self) -> std::sync::MutexGuard<'_, HashMap<String, Value>> {

@@ -164,7 +164,9 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/readyz", get(readyz))
         .route(
             "/mcp",
-            post(crate::mcp_http::post_mcp).delete(crate::mcp_http::delete_mcp),
+            post(crate::mcp_http::post_mcp)
+                .get(crate::mcp_http::get_mcp)
+                .delete(crate::mcp_http::delete_mcp),
         )
         .route(
             "/.well-known/oauth-protected-resource",

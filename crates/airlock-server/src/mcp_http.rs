@@ -3,8 +3,8 @@
 //!
 //! - `POST /mcp` takes one JSON-RPC message and answers with `application/json` (the
 //!   transport lets a server answer a request with JSON instead of an SSE stream); the
-//!   session id travels in `Mcp-Session-Id`. `DELETE /mcp` ends the session. `GET /mcp` (a
-//!   server-initiated SSE stream) is not offered: 405.
+//!   session id travels in `Mcp-Session-Id`. `GET /mcp` opens the session's standing SSE
+//!   stream (what upstreams send outside a call); `DELETE /mcp` ends the session.
 //! - Callers authenticate as on the decision API (API key or bearer token). airlock is an
 //!   OAuth 2.1 resource server: a 401 carries `WWW-Authenticate: Bearer resource_metadata=…`
 //!   pointing at the RFC 9728 document served at `/.well-known/oauth-protected-resource`.
@@ -70,22 +70,29 @@ pub(crate) async fn post_mcp(
             }
             Reply::Stream(events) => event_stream(events),
             Reply::Accepted => StatusCode::ACCEPTED.into_response(),
-            Reply::UnknownSession => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_session",
-                "no such MCP session (it ended or never existed); send initialize to start one",
-            )
-            .into_response(),
-            Reply::NotYourSession => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "not_your_session",
-                "this MCP session belongs to another caller",
-            )
-            .into_response(),
+            Reply::UnknownSession | Reply::NotYourSession => refusal_response(reply),
         })
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The HTTP answer to a session that cannot be used.
+fn refusal_response(reply: Reply) -> Response {
+    match reply {
+        Reply::NotYourSession => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_your_session",
+            "this MCP session belongs to another caller",
+        )
+        .into_response(),
+        _ => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_session",
+            "no such MCP session (it ended or never existed); send initialize to start one",
+        )
+        .into_response(),
+    }
 }
 
 /// An SSE answer: one `message` event per JSON-RPC message, the last being the answer.
@@ -103,6 +110,37 @@ fn event_stream(events: tokio::sync::mpsc::Receiver<Value>) -> Response {
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// `GET /mcp`: the session's standing event stream, for what upstreams send outside a call.
+pub(crate) async fn get_mcp(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> Response {
+    let result = async {
+        let aggregator = guarded(&state, &headers)?;
+        let principal = mcp_principal(&state, &headers).await?;
+        let accepts_events = headers.get_all(header::ACCEPT).iter().any(|accept| {
+            accept
+                .to_str()
+                .is_ok_and(|v| v.contains("text/event-stream"))
+        });
+        if !accepts_events {
+            return Err(ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "not_acceptable",
+                "GET /mcp answers with an event stream: send Accept: text/event-stream",
+            ));
+        }
+        let Some(session) = session_id(&headers)? else {
+            return Err(ApiError::invalid_request(
+                "GET /mcp needs an Mcp-Session-Id header",
+            ));
+        };
+        Ok(match aggregator.open_stream(&session, &principal) {
+            Ok(events) => event_stream(events),
+            Err(reply) => refusal_response(reply),
+        })
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `DELETE /mcp`.

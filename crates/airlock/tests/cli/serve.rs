@@ -1127,3 +1127,83 @@ headers = {{ x-upstream-key = "env:AIRLOCK_TEST_REMOTE_KEY" }}
     );
     assert_eq!(results[2]["isError"], true, "{}", results[2]);
 }
+
+#[test]
+fn upstream_messages_outside_a_call_reach_the_standing_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let everything = crate::mcp::npm_server("mcp-server-everything");
+    std::fs::write(
+        dir.path().join("airlock.toml"),
+        format!(
+            "[mcp.upstreams.everything]\ncommand = [\"{}\", \"stdio\"]\n\
+             [tools.toggle-simulated-logging]\nlabels = [\"read_only\"]\n",
+            everything.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &["--config", "airlock.toml"]);
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string();
+    let opened = server.request("POST", "/mcp", &[], Some(initialize.as_bytes()));
+    assert_eq!(opened.status, 200, "{:?}", opened.body);
+    let session = opened.header("mcp-session-id").unwrap().to_owned();
+
+    // Without Accept: text/event-stream the standing stream is refused with a reason.
+    let plain = server.request("GET", "/mcp", &[("mcp-session-id", &session)], None);
+    assert_eq!(plain.status, 406, "{:?}", plain.body);
+
+    // Open the standing stream, then ask the server to start logging outside any call.
+    let mut stream = TcpStream::connect(server.address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /mcp HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\nmcp-session-id: {session}\r\n\r\n",
+        server.address
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    assert!(status_line.contains("200"), "{status_line}");
+    for body in [
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+               "params": {"name": "everything.toggle-simulated-logging", "arguments": {}}}),
+    ] {
+        let answer = server.request(
+            "POST",
+            "/mcp",
+            &[("mcp-session-id", &session)],
+            Some(body.to_string().as_bytes()),
+        );
+        assert!(
+            answer.status == 200 || answer.status == 202,
+            "{:?}",
+            answer.body
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no notification on the standing stream"
+        );
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            continue;
+        }
+        // server-everything also announces tools/list_changed; wait for its log message.
+        if let Some(data) = line.trim().strip_prefix("data:") {
+            let message: Value = serde_json::from_str(data.trim()).unwrap();
+            assert!(message.get("id").is_none(), "only notifications: {message}");
+            if message["method"] == "notifications/message" {
+                break;
+            }
+        }
+    }
+}

@@ -87,6 +87,8 @@ struct Session {
     in_flight: Mutex<HashMap<String, (Arc<Link>, Value)>>,
     /// The client's standing stream (`GET /mcp`), for upstream messages outside a call.
     standing: Outlet,
+    /// Which upstream listed each resource URI (the first, when two list the same).
+    resource_owners: Mutex<HashMap<String, Arc<Link>>>,
 }
 
 /// One running upstream of one client session.
@@ -202,9 +204,22 @@ impl Aggregator {
         }
         match method.as_str() {
             "ping" => answer(jsonrpc::result_response(&id, json!({}))),
-            "tools/list" => answer(session.list_tools(&id).await),
+            "tools/list" => answer(session.list_merged(&id, "tools/list", "tools").await),
             "tools/call" if streaming => Reply::Stream(session.call_tool_streaming(id, message)),
-            "tools/call" => answer(session.call_tool(&id, message).await),
+            "tools/call" => answer(session.call_named(&id, message, "tools/call").await),
+            "prompts/list" => answer(session.list_merged(&id, "prompts/list", "prompts").await),
+            "prompts/get" => answer(session.call_named(&id, message, "prompts/get").await),
+            "resources/list" => answer(
+                session
+                    .list_merged(&id, "resources/list", "resources")
+                    .await,
+            ),
+            "resources/templates/list" => answer(
+                session
+                    .list_merged(&id, "resources/templates/list", "resourceTemplates")
+                    .await,
+            ),
+            "resources/read" => answer(session.read_resource(&id, message).await),
             other => answer(jsonrpc::error_response(
                 &id,
                 -32601,
@@ -326,7 +341,11 @@ impl Aggregator {
         let names: Vec<&str> = links.iter().map(|link| link.name.as_str()).collect();
         let result = json!({
             "protocolVersion": version,
-            "capabilities": { "tools": { "listChanged": false } },
+            "capabilities": {
+                "tools": { "listChanged": true },
+                "prompts": { "listChanged": true },
+                "resources": { "listChanged": true },
+            },
             "serverInfo": { "name": "airlock", "version": env!("CARGO_PKG_VERSION") },
             "instructions": format!(
                 "Tools of {} are offered as `SERVER.tool`. airlock checks every call against \
@@ -341,6 +360,7 @@ impl Aggregator {
                 links,
                 in_flight: Mutex::new(HashMap::new()),
                 standing,
+                resource_owners: Mutex::new(HashMap::new()),
             }),
         );
         Reply::Message {
@@ -361,8 +381,12 @@ impl Aggregator {
 }
 
 impl Session {
-    async fn list_tools(&self, id: &Value) -> Value {
-        let mut tools = Vec::new();
+    /// Every upstream's `method` listing (all pages) as one: items of `key`, with `name`
+    /// prefixed `NAME.` for tools and prompts; resources keep their URIs, and the session
+    /// remembers which upstream listed each one for `resources/read`. An upstream that does
+    /// not offer the method (`-32601`) contributes nothing.
+    async fn list_merged(&self, id: &Value, method: &str, key: &str) -> Value {
+        let mut items = Vec::new();
         for link in &self.links {
             let mut cursor: Option<Value> = None;
             loop {
@@ -370,7 +394,7 @@ impl Session {
                     Some(cursor) => json!({ "cursor": cursor }),
                     None => json!({}),
                 };
-                let answer = match link.request("tools/list", params).await {
+                let answer = match link.request(method, params).await {
                     Ok(answer) => answer,
                     Err(err) => {
                         return jsonrpc::error_response(
@@ -381,14 +405,26 @@ impl Session {
                         );
                     }
                 };
-                if let Some(page) = answer.pointer("/result/tools").and_then(Value::as_array) {
-                    for tool in page {
-                        let mut tool = tool.clone();
-                        if let Some(name) = tool.get("name").and_then(Value::as_str) {
-                            tool["name"] = json!(format!("{}.{name}", link.name));
-                        }
-                        tools.push(tool);
+                if answer.pointer("/error/code") == Some(&json!(-32601)) {
+                    break;
+                }
+                if let Some(error) = answer.get("error") {
+                    let problem = format!("upstream `{}` refused {method}: {error}", link.name);
+                    return jsonrpc::error_response(id, code::INTERNAL_ERROR, &problem, None);
+                }
+                let page = answer
+                    .pointer(&format!("/result/{key}"))
+                    .and_then(Value::as_array);
+                for item in page.into_iter().flatten() {
+                    let mut item = item.clone();
+                    if let Some(uri) = item.get("uri").and_then(Value::as_str) {
+                        self.lock_resource_owners()
+                            .entry(uri.to_owned())
+                            .or_insert_with(|| Arc::clone(link));
+                    } else if let Some(name) = item.get("name").and_then(Value::as_str) {
+                        item["name"] = json!(format!("{}.{name}", link.name));
                     }
+                    items.push(item);
                 }
                 match answer.pointer("/result/nextCursor") {
                     Some(next @ Value::String(_)) => cursor = Some(next.clone()),
@@ -396,19 +432,55 @@ impl Session {
                 }
             }
         }
-        jsonrpc::result_response(id, json!({ "tools": tools }))
+        let mut result = serde_json::Map::new();
+        result.insert(key.to_owned(), Value::Array(items));
+        jsonrpc::result_response(id, Value::Object(result))
     }
 
-    async fn call_tool(&self, id: &Value, message: Value) -> Value {
+    /// `resources/read`, sent to the upstream that listed the URI (or the only upstream).
+    async fn read_resource(&self, id: &Value, message: Value) -> Value {
+        let uri = message
+            .pointer("/params/uri")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let owner = self.lock_resource_owners().get(&uri).cloned();
+        let link = match (owner, self.links.as_slice()) {
+            (Some(link), _) => link,
+            (None, [only]) => Arc::clone(only),
+            (None, _) => {
+                return jsonrpc::error_response(
+                    id,
+                    code::INVALID_PARAMS,
+                    &format!(
+                        "unknown resource `{uri}`: list resources (resources/list) first, so that \
+                         airlock knows which server it belongs to"
+                    ),
+                    None,
+                );
+            }
+        };
+        let params = message.get("params").cloned().unwrap_or_else(|| json!({}));
+        self.forward(id, &link, "resources/read", params).await
+    }
+
+    fn lock_resource_owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Link>>> {
+        self.resource_owners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `tools/call` or `prompts/get` of `NAME.item`, sent to upstream `NAME` as `item`.
+    async fn call_named(&self, id: &Value, message: Value, method: &str) -> Value {
         let name = message
             .pointer("/params/name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let Some((upstream, tool)) = name.split_once('.') else {
+        let Some((upstream, item)) = name.split_once('.') else {
             return jsonrpc::error_response(
                 id,
                 code::INVALID_PARAMS,
-                &format!("unknown tool `{name}`: tools here are named `SERVER.tool`"),
+                &format!("unknown name `{name}`: names here are `SERVER.name`"),
                 None,
             );
         };
@@ -416,17 +488,23 @@ impl Session {
             return jsonrpc::error_response(
                 id,
                 code::INVALID_PARAMS,
-                &format!("unknown tool `{name}`: no upstream is named `{upstream}`"),
+                &format!("unknown name `{name}`: no upstream is named `{upstream}`"),
                 None,
             );
         };
         let mut params = message.get("params").cloned().unwrap_or_else(|| json!({}));
-        params["name"] = json!(tool);
+        params["name"] = json!(item);
+        self.forward(id, &Arc::clone(link), method, params).await
+    }
+
+    /// Sends `method` to `link` as the client's request `id` (cancellable by that id) and
+    /// answers under that id.
+    async fn forward(&self, id: &Value, link: &Arc<Link>, method: &str, params: Value) -> Value {
         let upstream_id = link.next_request_id();
         let client_key = jsonrpc::id_key(id);
         self.lock_in_flight()
             .insert(client_key.clone(), (Arc::clone(link), upstream_id.clone()));
-        let answer = link.request_as(upstream_id, "tools/call", params).await;
+        let answer = link.request_as(upstream_id, method, params).await;
         self.lock_in_flight().remove(&client_key);
         match answer {
             Ok(mut answer) => {
@@ -489,7 +567,7 @@ impl Session {
             if let Some(link) = &link {
                 link.open_outlet(outlet.clone());
             }
-            let answer = session.call_tool(&id, message).await;
+            let answer = session.call_named(&id, message, "tools/call").await;
             if let Some(link) = &link {
                 link.close_outlet();
             }

@@ -1112,6 +1112,10 @@ headers = {{ x-upstream-key = "env:AIRLOCK_TEST_REMOTE_KEY" }}
             {"op": "list_tools"},
             {"op": "call_tool", "name": "remote.echo", "arguments": {"message": "over http"}},
             {"op": "call_tool", "name": "remote.get-env", "arguments": {}},
+            {"op": "list_prompts"},
+            {"op": "get_prompt", "name": "remote.simple-prompt", "arguments": {}},
+            {"op": "list_resources"},
+            {"op": "read_resource", "uri": "demo://resource/static/document/architecture.md"},
         ]),
     );
     let results = &report["results"];
@@ -1126,6 +1130,30 @@ headers = {{ x-upstream-key = "env:AIRLOCK_TEST_REMOTE_KEY" }}
         results[1]
     );
     assert_eq!(results[2]["isError"], true, "{}", results[2]);
+    // Prompts are named per upstream too; resources keep their URIs and are read from the
+    // upstream that listed them. Both pass the guard (read-only pseudo-tools by default).
+    assert!(
+        results[3].to_string().contains("remote.simple-prompt"),
+        "{}",
+        results[3]
+    );
+    assert!(
+        results[4]["messages"]
+            .as_array()
+            .is_some_and(|m| !m.is_empty()),
+        "{}",
+        results[4]
+    );
+    assert!(
+        results[5].to_string().contains("architecture.md"),
+        "{}",
+        results[5]
+    );
+    assert!(
+        results[6]["contents"][0]["text"].is_string(),
+        "{}",
+        results[6]
+    );
 }
 
 #[test]

@@ -89,6 +89,8 @@ struct Session {
     standing: Outlet,
     /// Which upstream listed each resource URI (the first, when two list the same).
     resource_owners: Mutex<HashMap<String, Arc<Link>>>,
+    /// Whether the guards know each other's tool names yet.
+    peers_introduced: std::sync::atomic::AtomicBool,
 }
 
 /// One running upstream of one client session.
@@ -361,6 +363,7 @@ impl Aggregator {
                 in_flight: Mutex::new(HashMap::new()),
                 standing,
                 resource_owners: Mutex::new(HashMap::new()),
+                peers_introduced: std::sync::atomic::AtomicBool::new(false),
             }),
         );
         Reply::Message {
@@ -386,6 +389,9 @@ impl Session {
     /// remembers which upstream listed each one for `resources/read`. An upstream that does
     /// not offer the method (`-32601`) contributes nothing.
     async fn list_merged(&self, id: &Value, method: &str, key: &str) -> Value {
+        if method == "tools/list" {
+            self.introduce_peers().await;
+        }
         let mut items = Vec::new();
         for link in &self.links {
             let mut cursor: Option<Value> = None;
@@ -435,6 +441,37 @@ impl Session {
         let mut result = serde_json::Map::new();
         result.insert(key.to_owned(), Value::Array(items));
         jsonrpc::result_response(id, Value::Object(result))
+    }
+
+    /// Once per session, before the first reviewed listing: every guard learns the other
+    /// upstreams' tool names (from an unreviewed listing that never reaches the client), so
+    /// that one server's description naming another's tool is caught in either order.
+    async fn introduce_peers(&self) {
+        if self.links.len() < 2
+            || self
+                .peers_introduced
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        let mut names = std::collections::BTreeMap::new();
+        for link in &self.links {
+            if let Ok(answer) = link.unreviewed_request("tools/list", json!({})).await {
+                let tools = answer.pointer("/result/tools").and_then(Value::as_array);
+                let listed: Vec<String> = tools
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|tool| tool.get("name").and_then(Value::as_str))
+                    .map(str::to_owned)
+                    .collect();
+                names.insert(link.name.clone(), listed);
+            }
+        }
+        for link in &self.links {
+            let mut peers = names.clone();
+            peers.remove(&link.name);
+            link.guard.set_peer_tools(peers);
+        }
     }
 
     /// `resources/read`, sent to the upstream that listed the URI (or the only upstream).
@@ -686,6 +723,23 @@ impl Link {
             .await
     }
 
+    /// Sends a request straight to the upstream, past the guard: for airlock's own look at
+    /// the upstream (its answer never reaches the client).
+    async fn unreviewed_request(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, UpstreamError> {
+        let id = self.next_request_id();
+        let (answer_tx, answer_rx) = oneshot::channel();
+        self.lock_waiting().insert(jsonrpc::id_key(&id), answer_tx);
+        let request = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        if self.to_upstream.send(request).await.is_err() {
+            return Err(self.no_answer(method, "it has exited"));
+        }
+        self.await_answer(&id, method, answer_rx).await
+    }
+
     /// A fresh id for a request airlock sends this upstream.
     fn next_request_id(&self) -> Value {
         json!(format!("c{}", self.next_id.fetch_add(1, Ordering::Relaxed)))
@@ -724,11 +778,21 @@ impl Link {
                 }
             }
         }
-        match tokio::time::timeout(UPSTREAM_TIMEOUT, answer_rx).await {
+        self.await_answer(&id, method, answer_rx).await
+    }
+
+    /// Waits for the answer to request `id`, at most [`UPSTREAM_TIMEOUT`].
+    async fn await_answer(
+        &self,
+        id: &Value,
+        method: &str,
+        answer: oneshot::Receiver<Value>,
+    ) -> Result<Value, UpstreamError> {
+        match tokio::time::timeout(UPSTREAM_TIMEOUT, answer).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(_)) => Err(self.no_answer(method, "it has exited")),
             Err(_) => {
-                self.lock_waiting().remove(&jsonrpc::id_key(&id));
+                self.lock_waiting().remove(&jsonrpc::id_key(id));
                 Err(self.no_answer(method, "timed out"))
             }
         }

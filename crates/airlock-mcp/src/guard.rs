@@ -85,6 +85,9 @@ struct State {
     pending: HashMap<String, Pending>,
     /// Every tool of the latest listing, and whether the client may use it.
     tools: HashMap<String, ToolVerdict>,
+    /// Tool names of the other upstreams this client sees at the same time (aggregated), so
+    /// that a description naming one of them is caught even before they are pinned.
+    peer_tools: std::collections::BTreeMap<String, Vec<String>>,
     /// Whether a listing has been reviewed yet.
     listed: bool,
     /// The guard's own requests to the upstream, waiting for their answers.
@@ -405,6 +408,11 @@ impl McpGuard {
         self.lock().upstream = Some(upstream);
     }
 
+    /// Tells the guard the tool names of the other upstreams its client sees.
+    pub fn set_peer_tools(&self, peers: std::collections::BTreeMap<String, Vec<String>>) {
+        self.lock().peer_tools = peers;
+    }
+
     /// Drops the guard's channel to the upstream, so that the upstream sees its input close
     /// once the client has gone.
     pub fn detach_upstream(&self) {
@@ -424,7 +432,10 @@ impl McpGuard {
             return message;
         };
         let upstream = self.settings.upstream.clone();
-        let others = self.pins.tool_names_by_upstream();
+        let mut others = self.pins.tool_names_by_upstream();
+        for (peer, names) in self.lock().peer_tools.clone() {
+            others.entry(peer).or_default().extend(names);
+        }
         let mut listed = Vec::with_capacity(tools.len());
         let mut to_pin = Vec::new();
         for tool in tools.iter() {

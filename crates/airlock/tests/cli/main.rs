@@ -14,6 +14,7 @@ mod audit;
 mod eval;
 mod jsonl;
 mod mcp;
+mod mcp_rmcp;
 mod policy;
 mod redact;
 mod sarif;

@@ -549,7 +549,7 @@ fn last_event(body: &[u8]) -> Vec<u8> {
     let text = std::str::from_utf8(body).expect("a UTF-8 event stream");
     text.lines()
         .filter_map(|line| line.strip_prefix("data:"))
-        .last()
+        .next_back()
         .map(|data| data.trim_start().as_bytes().to_vec())
         .unwrap_or_else(|| panic!("an event stream without data: {text:?}"))
 }

@@ -280,10 +280,7 @@ fn upstream_of(args: &UpstreamArgs) -> Result<(String, UpstreamCommand)> {
     if name.is_empty() || name.contains(char::is_whitespace) {
         bail!("--upstream `{name}`: a server name must be non-empty and without spaces");
     }
-    Ok((
-        name,
-        UpstreamCommand::new(program.clone(), rest.to_vec()),
-    ))
+    Ok((name, UpstreamCommand::new(program.clone(), rest.to_vec())))
 }
 
 /// `python servers/notes.py` → `notes`; `npx -y @modelcontextprotocol/server-filesystem /x`

@@ -368,10 +368,11 @@ pub fn redact_arguments(raw: &Value, scanned: &str, findings: &[Finding]) -> Val
         }
         .to_string();
         seen.insert(text, placeholder.clone());
-        if let Ok(unescaped) = serde_json::from_str::<String>(&format!("\"{text}\"")) {
-            if unescaped != text && !unescaped.is_empty() {
-                values.push((unescaped, placeholder.clone()));
-            }
+        if let Ok(unescaped) = serde_json::from_str::<String>(&format!("\"{text}\""))
+            && unescaped != text
+            && !unescaped.is_empty()
+        {
+            values.push((unescaped, placeholder.clone()));
         }
         values.push((text.to_owned(), placeholder));
     }

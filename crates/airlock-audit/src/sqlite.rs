@@ -148,10 +148,10 @@ impl SqliteStore {
 
     /// Maps "file is not a database" to a clear error, everything else to `Sqlite`.
     fn classify(&self, action: &'static str, err: rusqlite::Error) -> AuditError {
-        if let rusqlite::Error::SqliteFailure(code, _) = &err {
-            if code.code == rusqlite::ErrorCode::NotADatabase {
-                return self.not_audit("it is not a SQLite database");
-            }
+        if let rusqlite::Error::SqliteFailure(code, _) = &err
+            && code.code == rusqlite::ErrorCode::NotADatabase
+        {
+            return self.not_audit("it is not a SQLite database");
         }
         AuditError::Sqlite {
             action,
@@ -305,13 +305,13 @@ fn read_meta(conn: &Connection, path: &Path, key: &str) -> Result<Option<String>
 }
 
 fn classify_with(path: &Path, action: &'static str, err: rusqlite::Error) -> AuditError {
-    if let rusqlite::Error::SqliteFailure(code, _) = &err {
-        if code.code == rusqlite::ErrorCode::NotADatabase {
-            return AuditError::NotAnAuditLog {
-                path: path.to_owned(),
-                reason: "it is not a SQLite database".into(),
-            };
-        }
+    if let rusqlite::Error::SqliteFailure(code, _) = &err
+        && code.code == rusqlite::ErrorCode::NotADatabase
+    {
+        return AuditError::NotAnAuditLog {
+            path: path.to_owned(),
+            reason: "it is not a SQLite database".into(),
+        };
     }
     AuditError::Sqlite {
         action,

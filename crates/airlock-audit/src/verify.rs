@@ -195,15 +195,15 @@ fn check_head(head: Option<&SignedHead>, key: Option<&AuditKey>, walk: &Walk) ->
             detail: "the log has records but no head: the head row was deleted".to_owned(),
         });
     };
-    if let Some(key) = key {
-        if !head.is_authentic(key) {
-            return Some(Tamper {
-                sequence: head.sequence,
-                kind: TamperKind::HeadForged,
-                detail: "the head's MAC is not valid under the audit key: the head was edited"
-                    .to_owned(),
-            });
-        }
+    if let Some(key) = key
+        && !head.is_authentic(key)
+    {
+        return Some(Tamper {
+            sequence: head.sequence,
+            kind: TamperKind::HeadForged,
+            detail: "the head's MAC is not valid under the audit key: the head was edited"
+                .to_owned(),
+        });
     }
     if head.sequence > last {
         return Some(Tamper {

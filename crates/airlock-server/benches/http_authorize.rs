@@ -111,7 +111,7 @@ fn measure(durability: &str, rps: u64, seconds: u64) -> (Vec<Duration>, Vec<Dura
 
     let request = |i: u64| AuthorizeRequest {
         session: Some(format!("bench-{}", i % 64)),
-        tool: if i % 4 == 0 {
+        tool: if i.is_multiple_of(4) {
             "send_report"
         } else {
             "read_file"

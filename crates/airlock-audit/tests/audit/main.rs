@@ -23,7 +23,7 @@ pub const AWS_ID: &str = concat!("AKIA", "6NAR2KHSWAUUXBNX");
 /// Entry number `n`: sessions `s-0`…`s-2` in turn, even numbers denied.
 pub fn entry(n: u64) -> AuditEntry {
     let arguments = json!({"to": format!("user{n}@example.org"), "subject": "report", "n": n});
-    let decision = if n % 2 == 0 {
+    let decision = if n.is_multiple_of(2) {
         Decision {
             outcome: Outcome::Deny,
             reasons: vec!["untrusted data may not leave by e-mail".into()],

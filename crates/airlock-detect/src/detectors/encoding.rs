@@ -516,7 +516,7 @@ fn wrapped_token(bytes: &[u8], start: usize, end: usize) -> Token {
     };
     let full_line = |run_start: usize, run_end: usize, token_end: usize| {
         let len = run_end - run_start;
-        len >= 40 && len % 4 == 0 && token_end == run_end && at_line_end(bytes, run_end)
+        len >= 40 && len.is_multiple_of(4) && token_end == run_end && at_line_end(bytes, run_end)
     };
     let mut token = Token {
         start,
@@ -608,7 +608,7 @@ pub(crate) fn decode_token(
     let bytes = token.as_bytes();
     if bytes.iter().all(u8::is_ascii_hexdigit) {
         // Pure hex is a hash, an id or hex-encoded data; never base64.
-        if bytes.len() < min_hex_len || bytes.len() % 2 != 0 {
+        if bytes.len() < min_hex_len || !bytes.len().is_multiple_of(2) {
             return None;
         }
         let cut = bytes.len().min(limit.saturating_mul(2)) & !1;

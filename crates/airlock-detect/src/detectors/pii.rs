@@ -393,35 +393,34 @@ impl PiiDetector {
         let mut i = 0;
         while let Some(digit) = next_digit(bytes, i) {
             while covered.next_if(|&&(_, end)| end <= digit).is_some() {}
-            if let Some(&&(start, end)) = covered.peek() {
-                if start <= digit {
-                    i = end;
-                    continue;
-                }
+            if let Some(&&(start, end)) = covered.peek()
+                && start <= digit
+            {
+                i = end;
+                continue;
             }
             // An IBAN starts with two capital letters right before its check digits.
-            if let Some(country_start) = digit.checked_sub(2) {
-                if bytes[country_start].is_ascii_uppercase()
-                    && bytes[country_start + 1].is_ascii_uppercase()
-                    && !embedded_before(bytes, country_start)
-                {
-                    match iban_at(bytes, country_start) {
-                        IbanShape::Valid(end, country) => {
-                            hits.push(
-                                Hit::new(Rule::Iban, country_start, end, Severity::High, 0.95)
-                                    .described(format!("IBAN ({country})")),
-                            );
-                            i = end;
-                            continue;
-                        }
-                        // Shaped like an IBAN but the check fails: nothing inside it is a
-                        // card or phone either.
-                        IbanShape::BadCheck(end) => {
-                            i = end;
-                            continue;
-                        }
-                        IbanShape::NotIban => {}
+            if let Some(country_start) = digit.checked_sub(2)
+                && bytes[country_start].is_ascii_uppercase()
+                && bytes[country_start + 1].is_ascii_uppercase()
+                && !embedded_before(bytes, country_start)
+            {
+                match iban_at(bytes, country_start) {
+                    IbanShape::Valid(end, country) => {
+                        hits.push(
+                            Hit::new(Rule::Iban, country_start, end, Severity::High, 0.95)
+                                .described(format!("IBAN ({country})")),
+                        );
+                        i = end;
+                        continue;
                     }
+                    // Shaped like an IBAN but the check fails: nothing inside it is a
+                    // card or phone either.
+                    IbanShape::BadCheck(end) => {
+                        i = end;
+                        continue;
+                    }
+                    IbanShape::NotIban => {}
                 }
             }
             let mut start = digit;
@@ -475,10 +474,10 @@ impl PiiDetector {
                 continue;
             }
             let is_whole = word_start == 0 && k + 1 == count;
-            if !(is_whole || number.overflow && k + 1 == count) {
-                if let Some(hit) = self.whole(text, number, word_start, k) {
-                    hits.push(hit);
-                }
+            if !(is_whole || number.overflow && k + 1 == count)
+                && let Some(hit) = self.whole(text, number, word_start, k)
+            {
+                hits.push(hit);
             }
             word_start = k + 1;
         }
@@ -1450,7 +1449,7 @@ fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The card network whose issuer identification number range and length this is.
@@ -1551,7 +1550,7 @@ fn isbn10_valid(digits: &[u8]) -> bool {
         .zip((1..=10).rev())
         .map(|(&d, weight)| usize::from(d) * weight)
         .sum();
-    digits.len() == 10 && sum % 11 == 0
+    digits.len() == 10 && sum.is_multiple_of(11)
 }
 
 /// North American Numbering Plan: area code and exchange start 2–9 and are not N11 service

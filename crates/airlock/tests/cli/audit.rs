@@ -23,7 +23,7 @@ fn entry(n: u64) -> AuditEntry {
         arguments: arguments.clone(),
         raw_arguments: arguments,
         findings: vec![],
-        decision: if n % 2 == 0 {
+        decision: if n.is_multiple_of(2) {
             Decision::deny("untrusted data may not leave by e-mail")
         } else {
             Decision {

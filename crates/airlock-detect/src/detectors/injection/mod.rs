@@ -346,10 +346,10 @@ impl InjectionDetector {
                     );
                     first.get_or_insert(at);
                 }
-                if let Some(first) = first {
-                    if !leading.iter().any(|(form, _)| *form == anchor) {
-                        leading.push((anchor, first));
-                    }
+                if let Some(first) = first
+                    && !leading.iter().any(|(form, _)| *form == anchor)
+                {
+                    leading.push((anchor, first));
                 }
             }
             for required in spec.requires.iter().flat_map(|word| anchor_forms(word)) {

@@ -599,20 +599,19 @@ fn read_assignment(
     };
     // Formats with no prefix of their own (Datadog, Okta, Twilio auth tokens…) are named by
     // the provider their key names.
-    if rule == "generic_secret" {
-        if let Some(&(_, id, provider_what)) = KEYED_PROVIDERS
+    if rule == "generic_secret"
+        && let Some(&(_, id, provider_what)) = KEYED_PROVIDERS
             .iter()
             .find(|(word, _, _)| words.iter().any(|w| w == word))
-        {
-            return Some(Candidate::generic(
-                id,
-                provider_what,
-                "",
-                value,
-                severity,
-                score,
-            ));
-        }
+    {
+        return Some(Candidate::generic(
+            id,
+            provider_what,
+            "",
+            value,
+            severity,
+            score,
+        ));
     }
     Some(Candidate::generic(rule, what, note, value, severity, score))
 }

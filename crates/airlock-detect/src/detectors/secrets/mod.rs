@@ -265,21 +265,20 @@ impl SecretsDetector {
                         windows.push((index, start.saturating_sub(rule.back), start + rule.ahead));
                     }
                     Trigger::Assignment => {
-                        if let Some(settings) = &self.generic {
-                            if start >= assignment_until {
-                                assignment_until =
-                                    generic::assignment_at(text, (start, end), settings, &mut out);
-                            }
+                        if let Some(settings) = &self.generic
+                            && start >= assignment_until
+                        {
+                            assignment_until =
+                                generic::assignment_at(text, (start, end), settings, &mut out);
                         }
                     }
                     Trigger::PrivateKey => {
-                        if start >= pem_until {
-                            if let Some((candidate, until)) =
+                        if start >= pem_until
+                            && let Some((candidate, until)) =
                                 structured::pem_private_key(text, start, &mut ends)
-                            {
-                                pem_until = until;
-                                out.push(candidate);
-                            }
+                        {
+                            pem_until = until;
+                            out.push(candidate);
                         }
                     }
                     Trigger::Putty => {
@@ -290,21 +289,20 @@ impl SecretsDetector {
                         }
                     }
                     Trigger::Jwt => {
-                        if start >= jwt_until {
-                            if let Some((candidate, until)) = structured::jwt(text, start) {
-                                jwt_until = until;
-                                out.push(candidate);
-                            }
+                        if start >= jwt_until
+                            && let Some((candidate, until)) = structured::jwt(text, start)
+                        {
+                            jwt_until = until;
+                            out.push(candidate);
                         }
                     }
                     Trigger::UrlPassword => {
-                        if start >= url_until {
-                            if let Some((candidate, until)) =
+                        if start >= url_until
+                            && let Some((candidate, until)) =
                                 structured::url_password(text, start, &self.stop_words)
-                            {
-                                url_until = until;
-                                out.push(candidate);
-                            }
+                        {
+                            url_until = until;
+                            out.push(candidate);
                         }
                     }
                     Trigger::Curl => {
@@ -314,13 +312,12 @@ impl SecretsDetector {
                         }
                     }
                     Trigger::GcpServiceAccount => {
-                        if start >= gcp_until {
-                            if let Some((candidate, until)) =
+                        if start >= gcp_until
+                            && let Some((candidate, until)) =
                                 structured::gcp_service_account(text, start)
-                            {
-                                gcp_until = until;
-                                out.push(candidate);
-                            }
+                        {
+                            gcp_until = until;
+                            out.push(candidate);
                         }
                     }
                 }
@@ -1519,7 +1516,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                if state % 5 == 0 {
+                if state.is_multiple_of(5) {
                     for _ in 0..(state % 50) {
                         state ^= state << 13;
                         state ^= state >> 7;

@@ -67,10 +67,10 @@ impl Finder {
     /// The first marker at or after `from` and before `from + MAX_PEM`.
     fn next(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
         let limit = (from + MAX_PEM).min(bytes.len());
-        if let Some(found) = self.found {
-            if found >= from {
-                return (found < limit).then_some(found);
-            }
+        if let Some(found) = self.found
+            && found >= from
+        {
+            return (found < limit).then_some(found);
         }
         let overlap = self.needle.len();
         let start = from

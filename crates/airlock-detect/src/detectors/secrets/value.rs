@@ -515,10 +515,11 @@ pub(super) fn is_path(value: &str) -> bool {
     {
         return true;
     }
-    if let Some(dot) = value.rfind('.') {
-        if dot > 0 && FILE_EXTENSIONS.contains(&&value[dot + 1..]) {
-            return true;
-        }
+    if let Some(dot) = value.rfind('.')
+        && dot > 0
+        && FILE_EXTENSIONS.contains(&&value[dot + 1..])
+    {
+        return true;
     }
     let Some(slash) = value.rfind('/') else {
         return false;

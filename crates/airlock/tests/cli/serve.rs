@@ -31,13 +31,14 @@ impl Server {
     // The child is waited for in `Drop`; a panic before `Server` exists kills the test anyway.
     #[allow(clippy::zombie_processes)]
     fn start(dir: &Path, extra: &[&str]) -> Server {
-        Server::start_with(dir, extra, Command::new(env!("CARGO_BIN_EXE_airlock")))
+        Server::start_with_env(dir, extra, &[])
     }
 
-    /// Like [`Server::start`], from a prepared command (extra environment).
+    /// Like [`Server::start`], with extra environment variables for airlock.
     #[allow(clippy::zombie_processes)]
-    fn start_with(dir: &Path, extra: &[&str], mut command: Command) -> Server {
-        let mut child = command
+    fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .current_dir(dir)
@@ -840,13 +841,14 @@ fn http_client(url: &str, headers: &[&str], steps: &Value) -> Value {
 fn the_mcp_endpoint_aggregates_two_upstreams_under_their_names() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("airlock.toml"), two_upstreams_config("")).unwrap();
-    // SAFETY of the test: the variable is set on the child only.
-    let server = {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"));
-        child.env("AIRLOCK_TEST_UPSTREAM_TOKEN", "token-for-everything-only");
-        child.env("AIRLOCK_TEST_CANARY", "airlock-own-variable");
-        Server::start_with(dir.path(), &["--config", "airlock.toml"], child)
-    };
+    let server = Server::start_with_env(
+        dir.path(),
+        &["--config", "airlock.toml"],
+        &[
+            ("AIRLOCK_TEST_UPSTREAM_TOKEN", "token-for-everything-only"),
+            ("AIRLOCK_TEST_CANARY", "airlock-own-variable"),
+        ],
+    );
     let url = format!("http://{}/mcp", server.address);
     let report = http_client(
         &url,
@@ -963,11 +965,11 @@ fn the_mcp_endpoint_refuses_foreign_origins_and_unauthenticated_callers() {
         missing.body
     );
     drop(server);
-    let server = {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_airlock"));
-        command.env("AIRLOCK_TEST_UPSTREAM_TOKEN", "token");
-        Server::start_with(dir.path(), &["--config", "airlock.toml"], command)
-    };
+    let server = Server::start_with_env(
+        dir.path(),
+        &["--config", "airlock.toml"],
+        &[("AIRLOCK_TEST_UPSTREAM_TOKEN", "token")],
+    );
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "raw", "version": "1"}}});
@@ -1099,11 +1101,11 @@ headers = {{ x-upstream-key = "env:AIRLOCK_TEST_REMOTE_KEY" }}
         ),
     )
     .unwrap();
-    let server = {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_airlock"));
-        command.env("AIRLOCK_TEST_REMOTE_KEY", "remote-key");
-        Server::start_with(dir.path(), &["--config", "airlock.toml"], command)
-    };
+    let server = Server::start_with_env(
+        dir.path(),
+        &["--config", "airlock.toml"],
+        &[("AIRLOCK_TEST_REMOTE_KEY", "remote-key")],
+    );
     let url = format!("http://{}/mcp", server.address);
     let report = http_client(
         &url,

@@ -177,6 +177,14 @@ pub enum ConfigSource {
 }
 
 impl ConfigSource {
+    /// The source a `--config` flag names: the file, or the embedded defaults without one.
+    pub fn from_flag(config: Option<&Path>) -> ConfigSource {
+        match config {
+            Some(path) => ConfigSource::File(path.to_owned()),
+            None => ConfigSource::Embedded,
+        }
+    }
+
     /// Reads and validates the configuration.
     pub fn load(&self) -> Result<Config, ConfigError> {
         let raw = match self {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use airlock_core::Principal;
 use airlock_gateway::{Gateway, McpUpstream};
 use serde_json::{Value, json};
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,7 +30,7 @@ use crate::guard::{GuardSettings, McpGuard, Route};
 use crate::jsonrpc::{self, Kind, code};
 use crate::pins::PinStore;
 use crate::remote::{self, RemoteUpstream};
-use crate::stdio::{UpstreamCommand, read_message};
+use crate::stdio::{UpstreamCommand, read_message, write_lines};
 
 /// Protocol revisions the aggregated endpoint speaks, newest first.
 pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -908,7 +908,7 @@ impl Link {
 /// go to `incoming`.
 fn spawn_process(
     upstream: &McpUpstream,
-    mut outgoing: mpsc::Receiver<Value>,
+    outgoing: mpsc::Receiver<Value>,
     incoming: mpsc::Sender<Value>,
     max_message_bytes: usize,
 ) -> Result<Child, String> {
@@ -932,18 +932,10 @@ fn spawn_process(
         cwd: upstream.cwd.clone(),
     };
     let mut child = command.spawn().map_err(|err| err.to_string())?;
-    let (Some(mut input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
+    let (Some(input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
         return Err("no stdin/stdout".to_owned());
     };
-    tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            let mut line = message.to_string();
-            line.push('\n');
-            if input.write_all(line.as_bytes()).await.is_err() || input.flush().await.is_err() {
-                break;
-            }
-        }
-    });
+    tokio::spawn(write_lines(outgoing, input));
     tokio::spawn(async move {
         let mut output = BufReader::new(output);
         while let Ok(Some(read)) = read_message(&mut output, max_message_bytes).await {

@@ -214,7 +214,8 @@ async fn send(
     result.map_err(|_| ())
 }
 
-async fn write_lines<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Value>, mut out: W) {
+/// Writes each message as one JSON line, until `rx` closes; then shuts `out` down.
+pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Value>, mut out: W) {
     while let Some(message) = rx.recv().await {
         let mut line = message.to_string();
         line.push('\n');

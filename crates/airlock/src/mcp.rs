@@ -219,7 +219,7 @@ fn pin(args: PinArgs) -> Result<Status> {
 }
 
 fn pins(args: PinsArgs) -> Result<Status> {
-    let source = config_source(args.config.as_deref());
+    let source = ConfigSource::from_flag(args.config.as_deref());
     let config = source.load()?;
     let store = PinStore::open(&config.mcp.pins_file)?;
     let mut out = std::io::stdout().lock();
@@ -243,15 +243,8 @@ fn pins(args: PinsArgs) -> Result<Status> {
 
 fn start_gateway(config: Option<&Path>) -> Result<Arc<Gateway>> {
     Ok(Arc::new(
-        Gateway::start(config_source(config)).context("cannot start the gateway")?,
+        Gateway::start(ConfigSource::from_flag(config)).context("cannot start the gateway")?,
     ))
-}
-
-fn config_source(config: Option<&Path>) -> ConfigSource {
-    match config {
-        Some(path) => ConfigSource::File(path.to_owned()),
-        None => ConfigSource::Embedded,
-    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

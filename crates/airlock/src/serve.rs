@@ -25,10 +25,7 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> Result<Status> {
     init_logging();
-    let source = match &args.config {
-        Some(path) => ConfigSource::File(path.clone()),
-        None => ConfigSource::Embedded,
-    };
+    let source = ConfigSource::from_flag(args.config.as_deref());
     let gateway = Arc::new(Gateway::start(source).context("cannot start the gateway")?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -10,13 +10,16 @@
 //! is found anywhere in an argument as long as it starts and ends on token boundaries
 //! (`"to: ana.ng@example.org, thanks"` contains `ana.ng@example.org`), with a cost of
 //! (tokens × distinct lengths) hashes per argument — bounded because values of more than
-//! [`MAX_VALUE_TOKENS`] tokens are not tracked.
+//! [`MAX_VALUE_TOKENS`] tokens are not tracked. Those window hashes are a cheap keyed 64-bit
+//! hash built from per-token hashes, kept beside each fingerprint as a prefilter: only a
+//! window whose prefilter hash some stored value has is HMACed and looked up, so an argument
+//! costs a few non-cryptographic mixes per token instead of one HMAC per window.
 //!
 //! Memory is bounded per session by `max_fingerprints`: when full, the oldest fingerprint is
 //! evicted (first in, first out), so a session that reads a flood of data forgets its oldest
 //! values rather than growing without limit.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
 use airlock_core::{Category, Finding, Severity, Span};
@@ -36,6 +39,8 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone)]
 pub struct FingerprintKey {
     mac: HmacSha256,
+    /// Key of the prefilter hash, derived from the HMAC key.
+    prefilter_seed: u64,
 }
 
 impl fmt::Debug for FingerprintKey {
@@ -63,7 +68,33 @@ impl FingerprintKey {
         // HMAC accepts keys of any length.
         let mac = <HmacSha256 as Mac>::new_from_slice(key)
             .unwrap_or_else(|_| unreachable_hmac_key_error());
-        FingerprintKey { mac }
+        let mut derive = mac.clone();
+        derive.update(b"airlock dataflow prefilter seed");
+        let derived = derive.finalize().into_bytes();
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&derived[..8]);
+        FingerprintKey {
+            mac,
+            prefilter_seed: u64::from_le_bytes(seed),
+        }
+    }
+
+    /// The prefilter hash of one normalised token.
+    fn token_hash(&self, token: &str) -> u64 {
+        let mut hash = self.prefilter_seed;
+        for &byte in token.as_bytes() {
+            hash = mix(hash, u64::from(byte));
+        }
+        finish(hash)
+    }
+
+    /// The prefilter hash of a window of tokens, from their [`FingerprintKey::token_hash`]es.
+    fn window_hash(&self, token_hashes: &[u64]) -> u64 {
+        let mut hash = self.prefilter_seed ^ token_hashes.len() as u64;
+        for &token in token_hashes {
+            hash = mix(hash, token);
+        }
+        finish(hash)
     }
 
     fn fingerprint(&self, normalised: &str) -> [u8; 32] {
@@ -71,6 +102,20 @@ impl FingerprintKey {
         mac.update(normalised.as_bytes());
         mac.finalize().into_bytes().into()
     }
+}
+
+/// One multiply-rotate step of the prefilter hash.
+fn mix(hash: u64, value: u64) -> u64 {
+    (hash.rotate_left(5) ^ value).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// Final avalanche (SplitMix64), so that every bit of the hash depends on every input.
+fn finish(mut hash: u64) -> u64 {
+    hash ^= hash >> 30;
+    hash = hash.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash ^= hash >> 27;
+    hash = hash.wrapping_mul(0x94d0_49bb_1331_11eb);
+    hash ^ (hash >> 31)
 }
 
 #[cold]
@@ -158,14 +203,27 @@ pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
+/// Takes one off `key`'s count, removing it at zero.
+fn forget_one<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
+    if let Some(n) = counts.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
 /// One session's fingerprints, bounded.
 #[derive(Debug, Clone, Default)]
 pub struct FingerprintSet {
     entries: HashMap<[u8; 32], ValueSource>,
     order: VecDeque<[u8; 32]>,
     /// Token count → how many stored values have it.
-    lengths: BTreeMap<usize, usize>,
-    token_counts: HashMap<[u8; 32], usize>,
+    lengths: HashMap<usize, usize>,
+    /// Each fingerprint's token count and prefilter hash, to forget them on eviction.
+    shapes: HashMap<[u8; 32], (usize, u64)>,
+    /// Prefilter hash → how many stored values have it.
+    prefilter: HashMap<u64, usize>,
 }
 
 impl FingerprintSet {
@@ -208,24 +266,19 @@ impl FingerprintSet {
                 break;
             };
             self.entries.remove(&oldest);
-            if let Some(count) = self.token_counts.remove(&oldest) {
-                self.forget_length(count);
+            if let Some((count, prefilter)) = self.shapes.remove(&oldest) {
+                forget_one(&mut self.lengths, &count);
+                forget_one(&mut self.prefilter, &prefilter);
             }
         }
+        let token_hashes: Vec<u64> = parts.iter().map(|part| key.token_hash(part)).collect();
+        let prefilter = key.window_hash(&token_hashes);
         self.entries.insert(fp, source);
         self.order.push_back(fp);
-        self.token_counts.insert(fp, parts.len());
+        self.shapes.insert(fp, (parts.len(), prefilter));
         *self.lengths.entry(parts.len()).or_default() += 1;
+        *self.prefilter.entry(prefilter).or_default() += 1;
         true
-    }
-
-    fn forget_length(&mut self, count: usize) {
-        if let Some(n) = self.lengths.get_mut(&count) {
-            *n -= 1;
-            if *n == 0 {
-                self.lengths.remove(&count);
-            }
-        }
     }
 
     /// Every tracked value found in the string leaves (and numbers) of `arguments`.
@@ -277,12 +330,22 @@ impl FingerprintSet {
             end -= 1;
         }
         let parts: Vec<String> = tokens(&text[..end]).collect();
+        let token_hashes: Vec<u64> = parts.iter().map(|part| key.token_hash(part)).collect();
         let mut window = String::new();
-        for &k in self.lengths.keys() {
+        // Shortest first, so that flows are reported in the same order every time.
+        let mut lengths: Vec<usize> = self.lengths.keys().copied().collect();
+        lengths.sort_unstable();
+        for k in lengths {
             if k > parts.len() {
                 break;
             }
             for start in 0..=parts.len() - k {
+                if !self
+                    .prefilter
+                    .contains_key(&key.window_hash(&token_hashes[start..start + k]))
+                {
+                    continue;
+                }
                 window.clear();
                 for (j, part) in parts[start..start + k].iter().enumerate() {
                     if j > 0 {

@@ -2,6 +2,7 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -58,7 +59,14 @@ type ReaderOpener = Box<dyn Fn() -> Result<Box<dyn AuditStore>, AuditError> + Se
 
 struct Inner {
     sender: Option<Sender<Request>>,
-    writer: Option<JoinHandle<()>>,
+    writer_thread: Option<JoinHandle<()>>,
+    /// The store and the end of the chain. The writer thread and inline appenders (see
+    /// [`AuditLog::append_with`]) take turns holding it.
+    writer: Arc<Mutex<Writer>>,
+    /// Requests sent to the writer thread and not yet written.
+    queued: Arc<AtomicUsize>,
+    /// Whether an appender may commit in its own thread ([`AuditStore::commits_without_waiting`]).
+    inline_commits: bool,
     key: AuditKey,
     location: String,
     open_reader: ReaderOpener,
@@ -68,15 +76,19 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // Closing the channel lets the writer finish what is queued and stop.
         self.sender.take();
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
+        if let Some(thread) = self.writer_thread.take() {
+            let _ = thread.join();
         }
     }
 }
 
 /// The audit log: cheap to clone and share between threads. Appends go to one writer thread
 /// that commits them in batches (group commit); each append returns once its batch is durable.
-/// Dropping the last clone stops the writer after it has written everything queued.
+/// On a store whose commits do not wait for a disk or a network
+/// ([`AuditStore::commits_without_waiting`]), an append that finds nobody writing commits in
+/// its own thread instead, which saves the two thread wake-ups of a hand-off (most of the cost
+/// of a lone append). Dropping the last clone stops the writer after it has written everything
+/// queued.
 #[derive(Clone)]
 pub struct AuditLog {
     inner: Arc<Inner>,
@@ -171,27 +183,36 @@ impl AuditLog {
         }
         let location = store.location();
         let (sequence, hash) = resume_point(store.as_mut(), &key)?;
+        let inline_commits = store.commits_without_waiting();
         let (sender, receiver) = mpsc::channel();
-        let writer = Writer {
+        let writer = Arc::new(Mutex::new(Writer {
             store,
             key: key.clone(),
             sequence,
             hash,
             last_millis: 0,
-            max_batch: max_batch.max(1),
+        }));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let thread = {
+            let writer = Arc::clone(&writer);
+            let queued = Arc::clone(&queued);
+            let max_batch = max_batch.max(1);
+            std::thread::Builder::new()
+                .name("airlock-audit-writer".into())
+                .spawn(move || write_queued(&writer, &queued, &receiver, max_batch))
+                .map_err(|source| AuditError::Io {
+                    action: "start the audit writer for",
+                    path: PathBuf::from(&location),
+                    source,
+                })?
         };
-        let writer = std::thread::Builder::new()
-            .name("airlock-audit-writer".into())
-            .spawn(move || writer.run(receiver))
-            .map_err(|source| AuditError::Io {
-                action: "start the audit writer for",
-                path: PathBuf::from(&location),
-                source,
-            })?;
         Ok(AuditLog {
             inner: Arc::new(Inner {
                 sender: Some(sender),
-                writer: Some(writer),
+                writer_thread: Some(thread),
+                writer,
+                queued,
+                inline_commits,
                 key,
                 location,
                 open_reader,
@@ -224,8 +245,9 @@ impl AuditLog {
         AppendFuture { slot }
     }
 
-    /// Appends `entry` and calls `ack` on the writer thread once it is durable (or failed).
-    /// `ack` must be quick: the next batch waits for it.
+    /// Appends `entry` and calls `ack` once it is durable (or failed): on the writer thread,
+    /// or before this returns when the append was committed inline (see [`AuditLog`]). `ack`
+    /// must be quick: the next batch waits for it.
     pub fn append_with(
         &self,
         entry: &AuditEntry,
@@ -235,11 +257,34 @@ impl AuditLog {
             record: PendingRecord::new(entry, &self.inner.key),
             ack: Ack(Some(Box::new(ack))),
         };
+        let Some(request) = self.commit_inline(request) else {
+            return;
+        };
+        self.inner.queued.fetch_add(1, Ordering::SeqCst);
         match &self.inner.sender {
             // A failed send hands the request back; dropping it answers `Closed`.
             Some(sender) => drop(sender.send(request)),
             None => drop(request),
         }
+    }
+
+    /// Commits `request` in this thread if the store allows it, nobody is writing and nothing
+    /// handed to the writer thread is still unwritten (so one caller's appends keep their
+    /// order); otherwise hands it back. A poisoned writer (a store panicked mid-commit) is
+    /// never used: the request goes to the writer thread, which has stopped, and is answered
+    /// `Closed`.
+    fn commit_inline(&self, request: Request) -> Option<Request> {
+        if !self.inner.inline_commits {
+            return Some(request);
+        }
+        let Ok(mut writer) = self.inner.writer.try_lock() else {
+            return Some(request);
+        };
+        if self.inner.queued.load(Ordering::SeqCst) != 0 {
+            return Some(request);
+        }
+        writer.write(&mut vec![request]);
+        None
     }
 
     /// Opens a separate read connection (see [`AuditReader`]).
@@ -316,32 +361,44 @@ fn store_location(store: &dyn AuditStore) -> String {
     store.location()
 }
 
+/// The writer thread: blocks for the first request, then takes whatever else is already
+/// queued, so that under load batches grow by themselves and a lone append is written at once.
+/// Stops when every sender is gone, or if the writer is poisoned (a store panicked mid-commit):
+/// the requests it drops are answered `Closed`.
+fn write_queued(
+    writer: &Mutex<Writer>,
+    queued: &AtomicUsize,
+    receiver: &Receiver<Request>,
+    max_batch: usize,
+) {
+    let mut batch: Vec<Request> = Vec::with_capacity(max_batch);
+    while let Ok(first) = receiver.recv() {
+        batch.push(first);
+        let Ok(mut writer) = writer.lock() else {
+            return;
+        };
+        while batch.len() < max_batch {
+            match receiver.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        let taken = batch.len();
+        writer.write(&mut batch);
+        // Still under the lock: an inline appender that sees 0 knows these are written.
+        queued.fetch_sub(taken, Ordering::SeqCst);
+    }
+}
+
 struct Writer {
     store: Box<dyn AuditStore>,
     key: AuditKey,
     sequence: u64,
     hash: String,
     last_millis: i64,
-    max_batch: usize,
 }
 
 impl Writer {
-    fn run(mut self, receiver: Receiver<Request>) {
-        let mut batch: Vec<Request> = Vec::with_capacity(self.max_batch);
-        // Block for the first request, then take whatever else is already queued: under load
-        // batches grow by themselves, and a lone append is written at once.
-        while let Ok(first) = receiver.recv() {
-            batch.push(first);
-            while batch.len() < self.max_batch {
-                match receiver.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
-                }
-            }
-            self.write(&mut batch);
-        }
-    }
-
     fn write(&mut self, batch: &mut Vec<Request>) {
         let mut sequence = self.sequence;
         let mut hash = self.hash.clone();
@@ -508,5 +565,104 @@ impl AuditReader {
             }
         })?;
         failure.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use airlock_core::{Decision, EventKind, Principal};
+    use serde_json::json;
+
+    use super::*;
+    use crate::record::AuditContext;
+
+    fn entry(tool: &str) -> AuditEntry {
+        AuditEntry {
+            session: Some("s".into()),
+            principal: Principal::default(),
+            event_kind: EventKind::ToolCall,
+            tool: Some(tool.into()),
+            arguments: json!({}),
+            raw_arguments: json!({}),
+            findings: vec![],
+            decision: Decision::deny("test"),
+            context: AuditContext::default(),
+        }
+    }
+
+    /// An append that one caller handed to the writer thread is never overtaken by the same
+    /// caller's next append committing inline, even when that one finds the writer free
+    /// before the writer thread has taken the first (the window this test opens on purpose).
+    #[test]
+    fn one_callers_appends_keep_their_order_when_later_ones_could_commit_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = AuditKey::from_bytes([7; 32]);
+        let log = AuditLog::open_sqlite(
+            &dir.path().join("audit.db"),
+            key,
+            64,
+            Durability::ProcessCrash,
+        )
+        .unwrap();
+        assert!(log.inner.inline_commits);
+        for round in 0..50 {
+            // Hold the writer: an append whose acknowledgement blocks until released.
+            let (entered_tx, entered_rx) = mpsc::channel();
+            let (release_tx, release_rx) = mpsc::channel::<()>();
+            let holder = {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    log.append_with(&entry("holder"), move |_| {
+                        let _ = entered_tx.send(());
+                        let _ = release_rx.recv();
+                    });
+                })
+            };
+            entered_rx.recv().unwrap();
+
+            let (acks_tx, acks_rx) = mpsc::channel();
+            let first_ack = acks_tx.clone();
+            // The writer is busy: this one goes to the writer thread.
+            log.append_with(&entry("first"), move |result| {
+                let _ = first_ack.send(("first", result.unwrap().sequence));
+            });
+            release_tx.send(()).unwrap();
+            // Catch the writer free before the writer thread takes "first".
+            while log.inner.writer.try_lock().is_err() {
+                std::hint::spin_loop();
+            }
+            log.append_with(&entry("second"), move |result| {
+                let _ = acks_tx.send(("second", result.unwrap().sequence));
+            });
+            let order: Vec<_> = acks_rx.iter().take(2).collect();
+            holder.join().unwrap();
+            let [("first", first), ("second", second)] = order[..] else {
+                panic!("round {round}: acknowledged out of order: {order:?}");
+            };
+            assert!(first < second, "round {round}: {first} after {second}");
+        }
+        assert!(log.verify().unwrap().is_intact());
+    }
+
+    #[test]
+    fn only_stores_that_commit_without_waiting_commit_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str, durability| {
+            AuditLog::open_sqlite(
+                &dir.path().join(name),
+                AuditKey::from_bytes([7; 32]),
+                64,
+                durability,
+            )
+            .unwrap()
+        };
+        assert!(
+            open("crash.db", Durability::ProcessCrash)
+                .inner
+                .inline_commits
+        );
+        assert!(!open("power.db", Durability::PowerLoss).inner.inline_commits);
     }
 }

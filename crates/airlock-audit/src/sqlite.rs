@@ -75,6 +75,8 @@ pub struct SqliteStore {
     /// The layout as last read. Only a reader can see an older one (a writer migrates the log
     /// when it opens it); it reads the version again until it sees the current one.
     schema: Schema,
+    /// How durable a commit is; `None` for a read-only connection.
+    durability: Option<Durability>,
 }
 
 impl SqliteStore {
@@ -103,6 +105,7 @@ impl SqliteStore {
             path: path.to_owned(),
             conn,
             schema: Schema::CURRENT,
+            durability: None,
         };
         store.configure(Some(durability))?;
         store.initialise(key_id)?;
@@ -133,6 +136,7 @@ impl SqliteStore {
             path: path.to_owned(),
             conn,
             schema: Schema::CURRENT,
+            durability: None,
         };
         store.configure(None)?;
         store.schema = read_schema(&store.conn, &store.path)?;
@@ -183,6 +187,7 @@ impl SqliteStore {
                 .pragma_update(None, "synchronous", level)
                 .map_err(AuditError::sqlite("setting the synchronous level"))?;
         }
+        self.durability = writer;
         Ok(())
     }
 
@@ -409,16 +414,23 @@ impl AuditStore for SqliteStore {
                     ])
                     .map_err(AuditError::sqlite("inserting a record"))?;
             }
-            tx.execute(
+            let head_sequence = to_i64(head.sequence)?;
+            tx.prepare_cached(
                 "INSERT INTO audit_head (id, sequence, hash, mac) VALUES (1, ?1, ?2, ?3) \
                  ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, \
                  hash = excluded.hash, mac = excluded.mac",
-                params![to_i64(head.sequence)?, head.hash, head.mac],
             )
+            .and_then(|mut update| update.execute(params![head_sequence, head.hash, head.mac]))
             .map_err(AuditError::sqlite("updating the head"))?;
         }
         tx.commit()
             .map_err(AuditError::sqlite("committing a batch"))
+    }
+
+    /// In WAL mode with `synchronous=NORMAL` a commit is a write to the OS, no fsync (the
+    /// WAL is fsynced at checkpoints).
+    fn commits_without_waiting(&self) -> bool {
+        self.durability == Some(Durability::ProcessCrash)
     }
 
     fn scan(

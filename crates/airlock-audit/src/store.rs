@@ -89,8 +89,8 @@ impl SignedHead {
     }
 }
 
-/// Where records live. One writer thread owns a store and calls [`AuditStore::append_batch`];
-/// readers open their own. SQLite ([`crate::SqliteStore`]) is the embedded default; a fleet
+/// Where records live. One writer at a time calls [`AuditStore::append_batch`] (the log's
+/// writer thread, or an appender committing inline); readers open their own. SQLite ([`crate::SqliteStore`]) is the embedded default; a fleet
 /// backend (PostgreSQL) implements the same trait.
 pub trait AuditStore: Send {
     /// The store's location for messages (a path, a table name).
@@ -113,6 +113,13 @@ pub trait AuditStore: Send {
         records: &[StoredRecord],
         head: &SignedHead,
     ) -> Result<(), AuditError>;
+
+    /// Whether [`AuditStore::append_batch`] returns without waiting for a disk flush or a
+    /// network round trip, so that an appender may commit in its own thread (an async
+    /// runtime's, even) rather than hand the record to the writer thread. Default `false`.
+    fn commits_without_waiting(&self) -> bool {
+        false
+    }
 
     /// Reads every record in ascending sequence order from one consistent snapshot, handing
     /// each to `visit` until it returns `false`, and returns the head as of that snapshot.

@@ -6,11 +6,13 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use airlock_audit::{AuditConfig, AuditLog, AuditReader};
+use airlock_audit::{AuditConfig, AuditLog, AuditReader, Durability};
 
 use crate::{Fixture, entry};
 
 const CHILD_DB: &str = "AIRLOCK_AUDIT_TEST_CHILD_DB";
+/// `process_crash` to open the child's log with that durability; otherwise `power_loss`.
+const CHILD_DURABILITY: &str = "AIRLOCK_AUDIT_TEST_CHILD_DURABILITY";
 const CHILD_TEST: &str = "durability::child_appends_and_acknowledges_until_killed";
 const ACKS_BEFORE_KILL: usize = 400;
 
@@ -21,7 +23,15 @@ fn child_appends_and_acknowledges_until_killed() {
     let Some(db) = std::env::var_os(CHILD_DB) else {
         return;
     };
-    let log = AuditLog::open(&AuditConfig::at(db)).unwrap();
+    let durability = match std::env::var(CHILD_DURABILITY).as_deref() {
+        Ok("process_crash") => Durability::ProcessCrash,
+        _ => Durability::PowerLoss,
+    };
+    let log = AuditLog::open(&AuditConfig {
+        durability,
+        ..AuditConfig::at(db)
+    })
+    .unwrap();
     let threads: Vec<_> = (0..4u64)
         .map(|thread| {
             let log = log.clone();
@@ -42,7 +52,18 @@ fn child_appends_and_acknowledges_until_killed() {
 }
 
 #[test]
-fn acknowledged_appends_survive_kill_9() {
+fn acknowledged_appends_survive_kill_9_power_loss() {
+    acknowledged_appends_survive_kill_9("power_loss");
+}
+
+/// Appends committed inline in the appending thread (see `AuditLog`) are as durable against a
+/// killed process as those the writer thread commits.
+#[test]
+fn acknowledged_appends_survive_kill_9_process_crash() {
+    acknowledged_appends_survive_kill_9("process_crash");
+}
+
+fn acknowledged_appends_survive_kill_9(durability: &str) {
     let fixture = Fixture::new();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -53,6 +74,7 @@ fn acknowledged_appends_survive_kill_9() {
             "--test-threads=1",
         ])
         .env(CHILD_DB, &fixture.db)
+        .env(CHILD_DURABILITY, durability)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

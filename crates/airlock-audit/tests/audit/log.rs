@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use airlock_audit::{
-    AuditEntry, AuditError, AuditKey, AuditLog, AuditReader, AuditRecord, ExportFormat,
-    GENESIS_HASH, export, fingerprint_arguments,
+    AuditConfig, AuditEntry, AuditError, AuditKey, AuditLog, AuditReader, AuditRecord, Durability,
+    ExportFormat, GENESIS_HASH, export, fingerprint_arguments,
 };
 use airlock_core::{Category, Decision, EventKind, Finding, Outcome, Principal, Severity, Span};
 use serde_json::{Value, json};
@@ -43,17 +43,34 @@ fn reopening_resumes_the_chain_where_it_ended() {
     assert_eq!(report.records, 4);
 }
 
-#[test]
-fn concurrent_appenders_get_distinct_gapless_sequence_numbers() {
+/// Eight threads, four blocking and four with many appends in flight through `append_with`.
+/// With `process_crash` appends that find the writer idle commit in their own thread, the
+/// rest go through the writer thread: the chain must come out the same.
+fn concurrent_appenders_get_distinct_gapless_sequence_numbers(durability: Durability) {
     let fixture = Fixture::new();
-    let log = fixture.open();
+    let log = AuditLog::open(&AuditConfig {
+        durability,
+        ..fixture.config()
+    })
+    .unwrap();
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let log = log.clone();
             std::thread::spawn(move || {
-                (0..100)
-                    .map(|i| log.append(&entry(t * 100 + i)).unwrap().sequence)
-                    .collect::<Vec<_>>()
+                if t % 2 == 0 {
+                    return (0..100)
+                        .map(|i| log.append(&entry(t * 100 + i)).unwrap().sequence)
+                        .collect::<Vec<_>>();
+                }
+                let (sender, receiver) = std::sync::mpsc::channel();
+                for i in 0..100 {
+                    let sender = sender.clone();
+                    log.append_with(&entry(t * 100 + i), move |result| {
+                        let _ = sender.send(result.unwrap().sequence);
+                    });
+                }
+                drop(sender);
+                receiver.iter().collect()
             })
         })
         .collect();
@@ -63,6 +80,16 @@ fn concurrent_appenders_get_distinct_gapless_sequence_numbers() {
         .collect();
     assert_eq!(sequences, (1..=800).collect());
     assert!(log.verify().unwrap().is_intact());
+}
+
+#[test]
+fn concurrent_appenders_get_distinct_gapless_sequence_numbers_power_loss() {
+    concurrent_appenders_get_distinct_gapless_sequence_numbers(Durability::PowerLoss);
+}
+
+#[test]
+fn concurrent_appenders_get_distinct_gapless_sequence_numbers_process_crash() {
+    concurrent_appenders_get_distinct_gapless_sequence_numbers(Durability::ProcessCrash);
 }
 
 #[test]

@@ -22,6 +22,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
+use airlock_core::hash64::{finish, mix};
 use airlock_core::{Category, Finding, Severity, Span};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -102,20 +103,6 @@ impl FingerprintKey {
         mac.update(normalised.as_bytes());
         mac.finalize().into_bytes().into()
     }
-}
-
-/// One multiply-rotate step of the prefilter hash.
-fn mix(hash: u64, value: u64) -> u64 {
-    (hash.rotate_left(5) ^ value).wrapping_mul(0x517c_c1b7_2722_0a95)
-}
-
-/// Final avalanche (SplitMix64), so that every bit of the hash depends on every input.
-fn finish(mut hash: u64) -> u64 {
-    hash ^= hash >> 30;
-    hash = hash.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    hash ^= hash >> 27;
-    hash = hash.wrapping_mul(0x94d0_49bb_1331_11eb);
-    hash ^ (hash >> 31)
 }
 
 #[cold]

@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use airlock_core::Span;
+use airlock_core::hash64::{finish, mix};
 use serde::{Deserialize, Serialize};
 
 use super::ensemble::{Ensemble, InjectionModel};
@@ -520,22 +521,6 @@ fn hash_token(token: &[u8]) -> u64 {
         hash = mix(hash, u64::from(fold_byte(b)));
     }
     finish(hash)
-}
-
-/// One step of a multiply-rotate hash; fixed constants, so weights trained on one machine
-/// mean the same on every other.
-fn mix(hash: u64, value: u64) -> u64 {
-    (hash.rotate_left(5) ^ value).wrapping_mul(0x517c_c1b7_2722_0a95)
-}
-
-/// Final avalanche (from SplitMix64), so that the low bits used as an index depend on every
-/// input byte.
-fn finish(mut hash: u64) -> u64 {
-    hash ^= hash >> 30;
-    hash = hash.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    hash ^= hash >> 27;
-    hash = hash.wrapping_mul(0x94d0_49bb_1331_11eb);
-    hash ^ (hash >> 31)
 }
 
 #[cfg(test)]

@@ -47,6 +47,12 @@
 //! batch, which is how many concurrent appenders reach tens of thousands of records a second.
 //! A failed commit rolls back the whole batch and every appender in it gets the error.
 //!
+//! With `durability = "process_crash"` (`synchronous=NORMAL`: a commit is a write to the OS,
+//! the WAL is fsynced at checkpoints) a commit does not wait for the disk, so an append that
+//! finds the writer idle and nothing queued commits in its own thread, under the same lock and
+//! in the same kind of transaction; the hand-off to the writer thread and the wake-up back
+//! cost more than the commit itself. Busy appenders still queue and are batched.
+//!
 //! # Storage
 //!
 //! Behind [`AuditStore`]: [`SqliteStore`] (default, `./airlock-data/audit.db`, the key in

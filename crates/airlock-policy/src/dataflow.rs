@@ -19,7 +19,7 @@
 //! evicted (first in, first out), so a session that reads a flood of data forgets its oldest
 //! values rather than growing without limit.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 
 use airlock_core::hash64::{finish, mix};
@@ -190,14 +190,12 @@ pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
-/// Takes one off `key`'s count, removing it at zero.
-fn forget_one<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
-    if let Some(n) = counts.get_mut(key) {
+/// Takes one off a count; `true` when none is left and its key should be removed.
+fn take_one(count: Option<&mut usize>) -> bool {
+    count.is_some_and(|n| {
         *n -= 1;
-        if *n == 0 {
-            counts.remove(key);
-        }
-    }
+        *n == 0
+    })
 }
 
 /// One session's fingerprints, bounded.
@@ -206,7 +204,7 @@ pub struct FingerprintSet {
     entries: HashMap<[u8; 32], ValueSource>,
     order: VecDeque<[u8; 32]>,
     /// Token count → how many stored values have it.
-    lengths: HashMap<usize, usize>,
+    lengths: BTreeMap<usize, usize>,
     /// Each fingerprint's token count and prefilter hash, to forget them on eviction.
     shapes: HashMap<[u8; 32], (usize, u64)>,
     /// Prefilter hash → how many stored values have it.
@@ -254,8 +252,12 @@ impl FingerprintSet {
             };
             self.entries.remove(&oldest);
             if let Some((count, prefilter)) = self.shapes.remove(&oldest) {
-                forget_one(&mut self.lengths, &count);
-                forget_one(&mut self.prefilter, &prefilter);
+                if take_one(self.lengths.get_mut(&count)) {
+                    self.lengths.remove(&count);
+                }
+                if take_one(self.prefilter.get_mut(&prefilter)) {
+                    self.prefilter.remove(&prefilter);
+                }
             }
         }
         let token_hashes: Vec<u64> = parts.iter().map(|part| key.token_hash(part)).collect();
@@ -319,10 +321,7 @@ impl FingerprintSet {
         let parts: Vec<String> = tokens(&text[..end]).collect();
         let token_hashes: Vec<u64> = parts.iter().map(|part| key.token_hash(part)).collect();
         let mut window = String::new();
-        // Shortest first, so that flows are reported in the same order every time.
-        let mut lengths: Vec<usize> = self.lengths.keys().copied().collect();
-        lengths.sort_unstable();
-        for k in lengths {
+        for &k in self.lengths.keys() {
             if k > parts.len() {
                 break;
             }
@@ -413,6 +412,9 @@ mod tests {
             set.insert(&key, &format!("value-number-{i}"), 4, source("t"), 3);
         }
         assert_eq!(set.len(), 3);
+        // Evicted values leave no token-count or prefilter entry behind.
+        assert_eq!(set.lengths.values().sum::<usize>(), 3);
+        assert_eq!(set.prefilter.values().sum::<usize>(), 3);
         assert!(set.find_in(&key, &json!("value-number-0")).is_empty());
         assert_eq!(set.find_in(&key, &json!("value-number-4")).len(), 1);
     }

@@ -90,8 +90,9 @@ impl SignedHead {
 }
 
 /// Where records live. One writer at a time calls [`AuditStore::append_batch`] (the log's
-/// writer thread, or an appender committing inline); readers open their own. SQLite ([`crate::SqliteStore`]) is the embedded default; a fleet
-/// backend (PostgreSQL) implements the same trait.
+/// writer thread, or an appender committing inline); readers open their own. SQLite
+/// ([`crate::SqliteStore`]) is the embedded default; a fleet backend (PostgreSQL) implements
+/// the same trait.
 pub trait AuditStore: Send {
     /// The store's location for messages (a path, a table name).
     fn location(&self) -> String;

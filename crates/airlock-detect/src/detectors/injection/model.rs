@@ -229,18 +229,42 @@ impl NgramModel {
     }
 
     /// Scores `text` (normalised) in overlapping windows, appending one score per window.
-    ///
-    /// The features of a word other than its bigram depend only on the word, so their signed
-    /// sum is computed once per distinct word and kept in a per-thread [`WordCache`]: most
-    /// tokens of a text are words seen before, and a hit replaces ~15 hashes and weight reads
-    /// (random reads into a table the size of the L2 cache) with one. Scores are exactly those
-    /// of summing every feature ([`for_each_token_feature`]), which a test checks.
     pub fn score_windows(&self, text: &str, out: &mut Vec<WindowScore>) {
         let tokens = tokenize(text);
         if tokens.is_empty() {
             return;
         }
-        // Per-token weight sums and feature counts, then prefix sums over them.
+        let (mut sums, mut counts) = self.token_sums(text, &tokens);
+        for i in 1..sums.len() {
+            sums[i] += sums[i - 1];
+            counts[i] += counts[i - 1];
+        }
+        for (start, end) in windows(
+            tokens.len(),
+            self.header.window_tokens,
+            self.header.stride_tokens,
+        ) {
+            let n = counts[end] - counts[start];
+            if n == 0 {
+                continue;
+            }
+            let raw = (sums[end] - sums[start]) as f32 * self.header.weight_scale;
+            out.push(WindowScore {
+                span: Span::new(tokens[start].start, tokens[end - 1].end),
+                logit: self.header.bias + raw * length_norm(n as usize),
+            });
+        }
+    }
+
+    /// Each token's signed weight sum and feature count, at index `token + 1` (index 0 stays
+    /// zero, ready for prefix sums).
+    ///
+    /// The features of a word other than its bigram depend only on the word, so their signed
+    /// sum is computed once per distinct word and kept in a per-thread [`WordCache`]: most
+    /// tokens of a text are words seen before, and a hit replaces ~15 hashes and weight reads
+    /// (random reads into a table the size of the L2 cache) with one. The sums are exactly
+    /// those of summing every feature ([`for_each_token_feature`]), which a test checks.
+    fn token_sums(&self, text: &str, tokens: &[Span]) -> (Vec<i64>, Vec<u32>) {
         let mut sums = vec![0i64; tokens.len() + 1];
         let mut counts = vec![0u32; tokens.len() + 1];
         let mask = (1u64 << self.header.hash_bits) - 1;
@@ -271,25 +295,7 @@ impl NgramModel {
                 previous = current;
             }
         });
-        for i in 1..sums.len() {
-            sums[i] += sums[i - 1];
-            counts[i] += counts[i - 1];
-        }
-        for (start, end) in windows(
-            tokens.len(),
-            self.header.window_tokens,
-            self.header.stride_tokens,
-        ) {
-            let n = counts[end] - counts[start];
-            if n == 0 {
-                continue;
-            }
-            let raw = (sums[end] - sums[start]) as f32 * self.header.weight_scale;
-            out.push(WindowScore {
-                span: Span::new(tokens[start].start, tokens[end - 1].end),
-                logit: self.header.bias + raw * length_norm(n as usize),
-            });
-        }
+        (sums, counts)
     }
 }
 
@@ -596,13 +602,16 @@ mod tests {
             Err(ModelError::WrongSize { .. })
         ));
     }
-    /// The windows as the model defines them: every feature of every token summed, with no
-    /// per-word cache.
-    fn score_by_definition(model: &NgramModel, text: &str) -> Vec<WindowScore> {
-        let tokens = tokenize(text);
+    /// Each token's sums as the model defines them: every feature summed, with no per-word
+    /// cache.
+    fn token_sums_by_definition(
+        model: &NgramModel,
+        text: &str,
+        tokens: &[Span],
+    ) -> (Vec<i64>, Vec<u32>) {
         let mut sums = vec![0i64; tokens.len() + 1];
         let mut counts = vec![0u32; tokens.len() + 1];
-        for_each_token_feature(text, &tokens, model.header.hash_bits, |index, feature| {
+        for_each_token_feature(text, tokens, model.header.hash_bits, |index, feature| {
             let weight = i64::from(model.weights[(feature & !SIGN_BIT) as usize]);
             sums[index + 1] += if feature & SIGN_BIT == 0 {
                 weight
@@ -611,21 +620,7 @@ mod tests {
             };
             counts[index + 1] += 1;
         });
-        for i in 1..sums.len() {
-            sums[i] += sums[i - 1];
-            counts[i] += counts[i - 1];
-        }
-        let header = &model.header;
-        windows(tokens.len(), header.window_tokens, header.stride_tokens)
-            .filter(|&(start, end)| counts[end] > counts[start])
-            .map(|(start, end)| WindowScore {
-                span: Span::new(tokens[start].start, tokens[end - 1].end),
-                logit: header.bias
-                    + (sums[end] - sums[start]) as f32
-                        * header.weight_scale
-                        * length_norm((counts[end] - counts[start]) as usize),
-            })
-            .collect()
+        (sums, counts)
     }
 
     #[test]
@@ -649,11 +644,10 @@ mod tests {
         for round in 0..2 {
             for model in [builtin, &other] {
                 for text in &texts {
-                    let mut cached = Vec::new();
-                    model.score_windows(text, &mut cached);
+                    let tokens = tokenize(text);
                     assert_eq!(
-                        cached,
-                        score_by_definition(model, text),
+                        model.token_sums(text, &tokens),
+                        token_sums_by_definition(model, text, &tokens),
                         "round {round}, text {text:?}"
                     );
                 }

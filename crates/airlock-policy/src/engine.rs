@@ -4,18 +4,18 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use airlock_core::{Category, Decision, Finding, Outcome, Principal, StepUpChallenge};
 use cedar_policy::{
-    Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet,
     RestrictedExpression,
 };
 use serde_json::Value;
 
 use crate::dataflow::DataFlow;
 use crate::session::SessionSnapshot;
-use crate::snapshot::{PolicyMeta, PolicySnapshot};
+use crate::snapshot::{ContextNeeds, PolicyMeta, PolicySnapshot, SHAPE_CACHE_LIMIT};
 
 /// The Cedar actions airlock asks about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -43,6 +43,20 @@ impl Action {
             Action::ReceiveCompletion => "receive_completion",
             Action::ReceiveToolResult => "receive_tool_result",
         }
+    }
+
+    /// Every action, in [`Action::index`] order.
+    const ALL: [Action; 5] = [
+        Action::CallTool,
+        Action::ListTools,
+        Action::SendPrompt,
+        Action::ReceiveCompletion,
+        Action::ReceiveToolResult,
+    ];
+
+    /// Position in [`Action::ALL`].
+    fn index(self) -> usize {
+        self as usize
     }
 
     /// Whether the resource is a tool (otherwise a server).
@@ -154,6 +168,19 @@ impl Request {
     }
 }
 
+/// The top-level attributes of the request `context` (`policies/airlock.cedarschema`), each
+/// built only when a policy that may apply reads it ([`ContextNeeds`]).
+pub(crate) const CONTEXT_ATTRIBUTES: [&str; 8] = [
+    "arguments",
+    "argument_names",
+    "session",
+    "findings",
+    "auth",
+    "time",
+    "principal_scope",
+    "resource_scope",
+];
+
 /// Seconds since the Unix epoch (0 if the clock is before it).
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
@@ -230,26 +257,26 @@ impl PolicyEngine {
 
     fn evaluate(&self, request: &Request) -> Result<Decision, String> {
         let snapshot = &*self.snapshot;
-        let built = self.entities(request)?;
+        let shape = self.shape(request)?;
+        let built = &shape.built;
         let action_uid = uid("Action", request.action.as_str())?;
-        let context = self.context(request)?;
-        let policies = snapshot.policies_for(
-            &action_uid,
-            &built.principal,
-            &built.principal_ancestors,
-            &built.resource,
-            &built.resource_ancestors,
-        );
+        let (policies, needs) = shape.policies(request.action, &action_uid, snapshot);
+        let context = self.context(request, *needs)?;
         // No schema check of the request or the entities here: both are built by this module
         // in the schema's shape (the arguments by their declared types), and a value of the
         // wrong type would make the policy reading it fail to evaluate — which is a deny. The
         // checks cost more than evaluating the whole built-in pack.
-        let cedar_request =
-            cedar_policy::Request::new(built.principal, action_uid, built.resource, context, None)
-                .map_err(|e| format!("invalid request: {e}"))?;
+        let cedar_request = cedar_policy::Request::new(
+            built.principal.clone(),
+            action_uid,
+            built.resource.clone(),
+            context,
+            None,
+        )
+        .map_err(|e| format!("invalid request: {e}"))?;
         let response = self
             .authorizer
-            .is_authorized(&cedar_request, &policies, &built.entities);
+            .is_authorized(&cedar_request, policies, &built.entities);
 
         // Fail closed on any evaluation error: a policy that could not be evaluated might
         // have been the forbid that mattered.
@@ -271,6 +298,20 @@ impl PolicyEngine {
             .filter_map(|id| snapshot.meta.get(id))
             .collect();
         Ok(combine(&satisfied, request.action, &built.resource_name))
+    }
+
+    /// The request's entities and policy subsets, from the snapshot's cache or built now.
+    fn shape(&self, request: &Request) -> Result<Arc<Shape>, String> {
+        let key = ShapeKey::of(request);
+        if let Some(shape) = self.snapshot.shapes.get(&key) {
+            return Ok(shape);
+        }
+        let shape = Arc::new(Shape {
+            built: self.entities(request)?,
+            subsets: Default::default(),
+        });
+        self.snapshot.shapes.insert(key, Arc::clone(&shape));
+        Ok(shape)
     }
 
     fn entities(&self, request: &Request) -> Result<Built, String> {
@@ -388,7 +429,10 @@ impl PolicyEngine {
         })
     }
 
-    fn context(&self, request: &Request) -> Result<Context, String> {
+    /// The request context: the arguments always (they are checked against the tool's
+    /// declared types whether a policy reads them or not), the other attributes when `needs`
+    /// says a policy in the subset reads them.
+    fn context(&self, request: &Request, needs: ContextNeeds) -> Result<Context, String> {
         let snapshot = &*self.snapshot;
         let tool_config = request
             .tool
@@ -420,71 +464,192 @@ impl PolicyEngine {
             })?,
             None => RestrictedExpression::new_record(Vec::new()).map_err(|e| e.to_string())?,
         };
-        let argument_names = strings(object.keys().cloned());
+        let mut pairs = vec![("arguments".to_owned(), arguments)];
+        if needs.includes("argument_names") {
+            pairs.push(("argument_names".to_owned(), strings(object.keys().cloned())));
+        }
+        if needs.includes("session") {
+            let session = &request.session;
+            let session_expr = record([
+                ("taint", strings(session.taint.iter().cloned())),
+                ("tools_used", strings(session.tools_used.keys().cloned())),
+                ("call_count", long(session.call_count)),
+            ])?;
+            pairs.push(("session".to_owned(), session_expr));
+        }
+        if needs.includes("findings") {
+            let findings = summarise(&request.findings, &request.data_flows)?;
+            pairs.push(("findings".to_owned(), findings));
+        }
+        if needs.includes("auth") {
+            let auth = &request.principal.auth;
+            let age = match auth.auth_time {
+                Some(t) if t <= request.now.saturating_add(AUTH_TIME_SKEW) => {
+                    request.now.saturating_sub(t).max(0)
+                }
+                _ => UNKNOWN_AUTH_AGE,
+            };
+            let auth_expr = record([
+                (
+                    "acr",
+                    RestrictedExpression::new_string(auth.acr.clone().unwrap_or_default()),
+                ),
+                ("amr", strings(auth.amr.iter().cloned())),
+                ("age_seconds", RestrictedExpression::new_long(age)),
+                ("mfa", RestrictedExpression::new_bool(is_mfa(&auth.amr))),
+            ])?;
+            pairs.push(("auth".to_owned(), auth_expr));
+        }
+        if needs.includes("time") {
+            let days = request.now.div_euclid(86_400);
+            let time = record([
+                ("unix", RestrictedExpression::new_long(request.now)),
+                (
+                    "hour",
+                    RestrictedExpression::new_long(request.now.rem_euclid(86_400) / 3600),
+                ),
+                // 1970-01-01 was a Thursday (4).
+                (
+                    "weekday",
+                    RestrictedExpression::new_long((days + 3).rem_euclid(7) + 1),
+                ),
+            ])?;
+            pairs.push(("time".to_owned(), time));
+        }
+        if needs.includes("principal_scope") {
+            let principal_scope = Scope::of_principal(&request.principal);
+            pairs.push(("principal_scope".to_owned(), scope(&principal_scope)?));
+        }
+        if needs.includes("resource_scope") {
+            let string_arg = |name: Option<&String>| -> String {
+                name.and_then(|n| object.get(n))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let resource_scope = request.resource_scope.clone().unwrap_or_else(|| Scope {
+                tenant: string_arg(tool_config.and_then(|c| c.tenant_argument.as_ref())),
+                region: string_arg(tool_config.and_then(|c| c.region_argument.as_ref())),
+            });
+            pairs.push(("resource_scope".to_owned(), scope(&resource_scope)?));
+        }
+        Context::from_pairs(pairs).map_err(|e| format!("invalid request context: {e}"))
+    }
+}
 
-        let string_arg = |name: Option<&String>| -> String {
-            name.and_then(|n| object.get(n))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned()
-        };
-        let resource_scope = request.resource_scope.clone().unwrap_or_else(|| Scope {
-            tenant: string_arg(tool_config.and_then(|c| c.tenant_argument.as_ref())),
-            region: string_arg(tool_config.and_then(|c| c.region_argument.as_ref())),
-        });
-        let principal_scope = Scope::of_principal(&request.principal);
+/// What a request's principal and resource make of one snapshot: the Cedar entities, and per
+/// action the policies whose head can match. Everything in it follows from the [`ShapeKey`]
+/// fields and the snapshot, so it is built once per snapshot and reused by every request of
+/// that shape (a reload builds a new snapshot with an empty cache).
+pub(crate) struct Shape {
+    built: Built,
+    /// Per [`Action::index`], filled on first use: the policies and what they read.
+    subsets: [OnceLock<(PolicySet, ContextNeeds)>; Action::ALL.len()],
+}
 
-        let session = &request.session;
-        let session_expr = record([
-            ("taint", strings(session.taint.iter().cloned())),
-            ("tools_used", strings(session.tools_used.keys().cloned())),
-            ("call_count", long(session.call_count)),
-        ])?;
+impl Shape {
+    fn policies(
+        &self,
+        action: Action,
+        action_uid: &EntityUid,
+        snapshot: &PolicySnapshot,
+    ) -> &(PolicySet, ContextNeeds) {
+        self.subsets[action.index()].get_or_init(|| {
+            snapshot.policies_for(
+                action_uid,
+                &self.built.principal,
+                &self.built.principal_ancestors,
+                &self.built.resource,
+                &self.built.resource_ancestors,
+            )
+        })
+    }
+}
 
-        let findings = summarise(&request.findings, &request.data_flows)?;
+/// Every request field the entities are built from ([`PolicyEngine::entities`]); two requests
+/// with equal keys get equal entities.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ShapeKey {
+    agent: Option<String>,
+    user: Option<String>,
+    roles: Vec<String>,
+    groups: Vec<String>,
+    resource: ResourceKey,
+}
 
-        let auth = &request.principal.auth;
-        let age = match auth.auth_time {
-            Some(t) if t <= request.now.saturating_add(AUTH_TIME_SKEW) => {
-                request.now.saturating_sub(t).max(0)
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ResourceKey {
+    /// A tool action's tool, with what the surface said about it.
+    Tool {
+        name: String,
+        server: Option<String>,
+        labels: BTreeSet<String>,
+    },
+    /// A tool action whose request names no tool (an error when built, never cached).
+    NoTool,
+    /// A prompt or completion's model server.
+    Server(Option<String>),
+}
+
+impl ShapeKey {
+    fn of(request: &Request) -> ShapeKey {
+        let principal = &request.principal;
+        let resource = if request.action.is_about_a_tool() {
+            match &request.tool {
+                Some(tool) => ResourceKey::Tool {
+                    name: tool.name.clone(),
+                    server: tool.server.clone(),
+                    labels: tool.labels.clone(),
+                },
+                None => ResourceKey::NoTool,
             }
-            _ => UNKNOWN_AUTH_AGE,
+        } else {
+            ResourceKey::Server(request.server.clone())
         };
-        let auth_expr = record([
-            (
-                "acr",
-                RestrictedExpression::new_string(auth.acr.clone().unwrap_or_default()),
-            ),
-            ("amr", strings(auth.amr.iter().cloned())),
-            ("age_seconds", RestrictedExpression::new_long(age)),
-            ("mfa", RestrictedExpression::new_bool(is_mfa(&auth.amr))),
-        ])?;
+        ShapeKey {
+            agent: principal.agent.clone(),
+            user: principal.user.clone(),
+            roles: principal.roles.clone(),
+            groups: principal.groups.clone(),
+            resource,
+        }
+    }
+}
 
-        let days = request.now.div_euclid(86_400);
-        let time = record([
-            ("unix", RestrictedExpression::new_long(request.now)),
-            (
-                "hour",
-                RestrictedExpression::new_long(request.now.rem_euclid(86_400) / 3600),
-            ),
-            // 1970-01-01 was a Thursday (4).
-            (
-                "weekday",
-                RestrictedExpression::new_long((days + 3).rem_euclid(7) + 1),
-            ),
-        ])?;
+/// [`Shape`]s by key, per snapshot. Cleared when it reaches [`SHAPE_CACHE_LIMIT`] entries, so
+/// memory stays bounded however many principals and tools there are.
+#[derive(Default)]
+pub(crate) struct ShapeCache(Mutex<HashMap<ShapeKey, Arc<Shape>>>);
 
-        Context::from_pairs([
-            ("arguments".to_owned(), arguments),
-            ("argument_names".to_owned(), argument_names),
-            ("session".to_owned(), session_expr),
-            ("findings".to_owned(), findings),
-            ("auth".to_owned(), auth_expr),
-            ("time".to_owned(), time),
-            ("principal_scope".to_owned(), scope(&principal_scope)?),
-            ("resource_scope".to_owned(), scope(&resource_scope)?),
-        ])
-        .map_err(|e| format!("invalid request context: {e}"))
+impl ShapeCache {
+    fn get(&self, key: &ShapeKey) -> Option<Arc<Shape>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    fn insert(&self, key: ShapeKey, shape: Arc<Shape>) {
+        let mut shapes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if shapes.len() >= SHAPE_CACHE_LIMIT {
+            shapes.clear();
+        }
+        shapes.insert(key, shape);
+    }
+}
+
+impl std::fmt::Debug for ShapeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shapes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len();
+        write!(f, "ShapeCache({shapes} shapes)")
     }
 }
 

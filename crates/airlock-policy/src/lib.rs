@@ -73,8 +73,9 @@
 //!
 //! Cedar evaluates every policy it is given (about 1 µs each here), so the engine hands it
 //! only the policies whose head (`principal ==/in`, `action ==/in`, `resource ==/in`) can match
-//! the request, cached per request shape ([`snapshot::SUBSET_CACHE_LIMIT`]). Requests and
-//! entities are built in the schema's shape and not re-validated per request; a value of the
+//! the request. The entities and those subsets depend only on the principal and the resource,
+//! so each snapshot builds them once per such shape ([`snapshot::SHAPE_CACHE_LIMIT`]). Requests
+//! and entities are built in the schema's shape and not re-validated per request; a value of the
 //! wrong type makes the policy that reads it fail, which is a deny (rule 1). Numbers are in
 //! `benches/authorize.rs` and the crate's commit history.
 

@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
 
 use airlock_core::{Outcome, StepUpChallenge};
 use cedar_policy::{
@@ -22,6 +21,7 @@ use cedar_policy::{
 
 use crate::args::{ArgType, write_record};
 use crate::config::{PolicyConfig, TrifectaMode};
+use crate::engine::{CONTEXT_ATTRIBUTES, ShapeCache};
 
 /// The schema shipped with airlock, before the generated `Arguments` line.
 pub const BUILTIN_SCHEMA: &str = include_str!("../../../policies/airlock.cedarschema");
@@ -144,8 +144,9 @@ pub struct PolicySnapshot {
     pub(crate) policies: PolicySet,
     /// The same policies with their scopes, for [`PolicySnapshot::policies_for`].
     scoped: Vec<(Policy, PolicyScope)>,
-    /// Subsets of `policies` per request shape (see `policies_for`).
-    subsets: Mutex<HashMap<String, Arc<PolicySet>>>,
+    /// What each request shape (principal and resource) makes of this snapshot: its
+    /// entities and policy subsets, built once.
+    pub(crate) shapes: ShapeCache,
     pub(crate) meta: HashMap<PolicyId, PolicyMeta>,
     pub(crate) config: PolicyConfig,
     pub(crate) arguments: BTreeMap<String, ArgType>,
@@ -321,7 +322,7 @@ impl PolicySnapshot {
                 schema,
                 policies: effective,
                 scoped,
-                subsets: Mutex::new(HashMap::new()),
+                shapes: ShapeCache::default(),
                 meta,
                 config,
                 arguments,
@@ -336,9 +337,8 @@ impl PolicySnapshot {
     /// Cedar evaluates every policy it is given, and most of a large set is scoped to other
     /// roles, tools or actions; evaluating only the rest keeps `authorize` within its latency
     /// budget. The filter is conservative — `is` constraints and anything it does not
-    /// understand keep the policy — so it can only skip policies that could not match.
-    /// Subsets are cached per shape; the cache is cleared when it reaches
-    /// [`SUBSET_CACHE_LIMIT`] shapes, so memory stays bounded however many principals call.
+    /// understand keep the policy — so it can only skip policies that could not match. The
+    /// engine caches the subset per request shape ([`ShapeCache`]).
     pub(crate) fn policies_for(
         &self,
         action: &EntityUid,
@@ -346,17 +346,9 @@ impl PolicySnapshot {
         principal_ancestors: &[EntityUid],
         resource: &EntityUid,
         resource_ancestors: &[EntityUid],
-    ) -> Arc<PolicySet> {
-        let mut key = format!("{action}|{principal}|{resource}");
-        for uid in principal_ancestors.iter().chain(resource_ancestors) {
-            key.push('|');
-            key.push_str(&uid.to_string());
-        }
-        let mut subsets = self.subsets.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(set) = subsets.get(&key) {
-            return Arc::clone(set);
-        }
+    ) -> (PolicySet, ContextNeeds) {
         let mut set = PolicySet::new();
+        let mut needs = ContextNeeds::NONE;
         for (policy, scope) in &self.scoped {
             if scope.may_match(
                 action,
@@ -368,16 +360,12 @@ impl PolicySnapshot {
                 // Ids are unique within `scoped`, so adding cannot fail; if it somehow did,
                 // fall back to the whole set rather than evaluate a partial one.
                 if set.add(policy.clone()).is_err() {
-                    return Arc::new(self.policies.clone());
+                    return (self.policies.clone(), ContextNeeds::ALL);
                 }
+                needs = needs.and(scope.context);
             }
         }
-        let set = Arc::new(set);
-        if subsets.len() >= SUBSET_CACHE_LIMIT {
-            subsets.clear();
-        }
-        subsets.insert(key, Arc::clone(&set));
-        set
+        (set, needs)
     }
 
     /// The configuration this snapshot was built with (tool labels, session limits).
@@ -408,8 +396,85 @@ impl PolicySnapshot {
     }
 }
 
-/// Request shapes whose policy subsets are cached per snapshot.
-pub const SUBSET_CACHE_LIMIT: usize = 4096;
+/// Request shapes (principal and resource) whose entities and policy subsets are cached per
+/// snapshot.
+pub const SHAPE_CACHE_LIMIT: usize = 4096;
+
+/// Which top-level `context` attributes ([`CONTEXT_ATTRIBUTES`]) a set of policies reads, so
+/// that the engine builds only those: a policy reads `x` when it says `context.x` or
+/// `context has x`; one that uses `context` in any other way, or names an attribute airlock
+/// does not provide, counts as reading all of them. Leaving out an attribute a policy reads
+/// would make it fail to evaluate (a deny), so the analysis only errs towards building more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ContextNeeds(u16);
+
+impl ContextNeeds {
+    const NONE: ContextNeeds = ContextNeeds(0);
+    const ALL: ContextNeeds = ContextNeeds(u16::MAX);
+
+    fn of(policy: &Policy) -> ContextNeeds {
+        let mut needs = ContextNeeds::NONE;
+        match policy.to_json() {
+            Ok(json) => needs.visit(&json),
+            Err(_) => needs = ContextNeeds::ALL,
+        }
+        needs
+    }
+
+    /// Whether `attribute` must be built.
+    pub(crate) fn includes(self, attribute: &str) -> bool {
+        CONTEXT_ATTRIBUTES
+            .iter()
+            .position(|known| *known == attribute)
+            .is_none_or(|index| self.0 & (1 << index) != 0)
+    }
+
+    fn and(self, other: ContextNeeds) -> ContextNeeds {
+        ContextNeeds(self.0 | other.0)
+    }
+
+    /// Walks a policy's JSON form (Cedar's EST): `{".": {"left": …, "attr": …}}`,
+    /// `{"has": {"left": …, "attr": …}}`, and `{"Var": "context"}` for the variable.
+    fn visit(&mut self, json: &serde_json::Value) {
+        match json {
+            serde_json::Value::Object(map) => {
+                for (key, operand) in map {
+                    if (key == "." || key == "has")
+                        && let Some(attribute) = context_attribute(operand)
+                    {
+                        self.add(attribute);
+                        continue;
+                    }
+                    if key == "Var" && operand == "context" {
+                        *self = ContextNeeds::ALL;
+                    }
+                    self.visit(operand);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| self.visit(item)),
+            _ => {}
+        }
+    }
+
+    fn add(&mut self, attribute: &str) {
+        *self = match CONTEXT_ATTRIBUTES
+            .iter()
+            .position(|known| *known == attribute)
+        {
+            Some(index) => ContextNeeds(self.0 | 1 << index),
+            None => ContextNeeds::ALL,
+        };
+    }
+}
+
+/// `x` when `operand` is `{"left": {"Var": "context"}, "attr": "x"}`.
+fn context_attribute(operand: &serde_json::Value) -> Option<&str> {
+    let left = operand.get("left")?;
+    if left.get("Var").and_then(serde_json::Value::as_str) != Some("context") {
+        return None;
+    }
+    operand.get("attr")?.as_str()
+}
 
 /// The head of a policy, as far as the subset filter uses it.
 #[derive(Debug, Clone)]
@@ -431,6 +496,8 @@ impl UidConstraint {
 
 #[derive(Debug, Clone)]
 struct PolicyScope {
+    /// The `context` attributes the policy reads.
+    context: ContextNeeds,
     principal: UidConstraint,
     /// `None`: any action. The schema declares no action groups, so `action in [..]` is
     /// membership of the list.
@@ -456,6 +523,7 @@ impl PolicyScope {
             ActionConstraint::Any => None,
         };
         PolicyScope {
+            context: ContextNeeds::of(policy),
             principal,
             actions,
             resource,
@@ -666,6 +734,58 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn needs(text: &str) -> ContextNeeds {
+        ContextNeeds::of(&Policy::parse(None, text).unwrap())
+    }
+
+    fn attributes(needs: ContextNeeds) -> Vec<&'static str> {
+        CONTEXT_ATTRIBUTES
+            .into_iter()
+            .filter(|attribute| needs.includes(attribute))
+            .collect()
+    }
+
+    #[test]
+    fn context_needs_are_the_attributes_a_policy_reads() {
+        assert_eq!(
+            attributes(needs("permit(principal, action, resource);")),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            attributes(needs(
+                r#"forbid(principal, action, resource)
+                   when { context.findings.categories.contains("secret") };"#
+            )),
+            ["findings"]
+        );
+        assert_eq!(
+            attributes(needs(
+                r#"permit(principal, action, resource)
+                   when { context has session && context.session.call_count < 3 }
+                   unless { context.auth.mfa || context.arguments.x == principal.groups };"#
+            )),
+            ["arguments", "session", "auth"]
+        );
+    }
+
+    #[test]
+    fn context_used_as_a_whole_or_by_an_unknown_name_needs_everything() {
+        for text in [
+            r#"permit(principal, action, resource) when { context == {"a": 1} };"#,
+            r#"permit(principal, action, resource) when { {"c": context}.c has auth };"#,
+            r#"permit(principal, action, resource) when { context.not_an_airlock_attribute };"#,
+        ] {
+            assert_eq!(attributes(needs(text)), CONTEXT_ATTRIBUTES, "{text}");
+        }
+        // Attribute names of other things are not context attributes.
+        assert_eq!(
+            attributes(needs(
+                r#"permit(principal, action, resource) when { resource.labels.contains("time") };"#
+            )),
+            Vec::<&str>::new()
+        );
+    }
 
     #[test]
     fn builtin_pack_validates_against_the_schema() {

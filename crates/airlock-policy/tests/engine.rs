@@ -494,3 +494,54 @@ fn scoped_forbids_reach_the_requests_they_name() {
         ["all"]
     );
 }
+
+/// The engine builds only the context attributes the policies that may apply read, and caches
+/// entities per principal and tool: neither may change a decision. Here each policy reads a
+/// different attribute, next to a permit that reads none, and the same tool is decided for
+/// principals and sessions that differ only in what one policy reads.
+#[test]
+fn each_policy_sees_the_context_it_reads_whatever_the_others_read() {
+    let engine = engine_with(
+        "[tools.wiki_search]\nlabels = [\"read_only\"]\n",
+        r#"
+        permit(principal, action == Action::"call_tool", resource == Tool::"wiki_search");
+        forbid(principal, action == Action::"call_tool", resource == Tool::"wiki_search")
+        when { !context.auth.mfa };
+        forbid(principal, action == Action::"call_tool", resource == Tool::"wiki_search")
+        when { context has session && context.session.call_count > 2 };
+        forbid(principal in Role::"contractor", action == Action::"call_tool", resource)
+        when { context.time.hour < 25 };
+        permit(principal, action == Action::"receive_tool_result", resource);
+        "#,
+    );
+    let with_mfa = |roles: &[&str]| Principal {
+        agent: Some("bot".into()),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        auth: airlock_core::AuthStrength {
+            amr: vec!["mfa".into()],
+            ..Default::default()
+        },
+        ..Principal::default()
+    };
+    let search = |principal: Principal, call_count: u64| {
+        let mut request = call("wiki_search", json!({}));
+        request.principal = principal;
+        request.session.call_count = call_count;
+        engine.authorize(&request).outcome
+    };
+    // Twice each, so the second decision comes from the cached shape.
+    for _ in 0..2 {
+        assert_eq!(search(with_mfa(&[]), 0), Outcome::Allow);
+        assert_eq!(search(Principal::default(), 0), Outcome::Deny, "no mfa");
+        assert_eq!(search(with_mfa(&[]), 3), Outcome::Deny, "fourth call");
+        assert_eq!(
+            search(with_mfa(&["contractor"]), 0),
+            Outcome::Deny,
+            "role scoped forbid reading the time"
+        );
+    }
+    // The result action's subset reads nothing of the context, and is still decided.
+    let mut result = call("wiki_search", serde_json::Value::Null);
+    result.action = Action::ReceiveToolResult;
+    assert_eq!(engine.authorize(&result).outcome, Outcome::Allow);
+}

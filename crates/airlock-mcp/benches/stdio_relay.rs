@@ -15,8 +15,10 @@
 //!
 //! Prints markdown tables and writes them to `<target>/bench-reports/mcp_stdio.md`.
 //!
-//! Run: `cargo bench -p airlock-mcp --bench stdio_relay [-- CALLS [WARMUP]]` (default 2000
-//! measured calls per mode and workload after 200 warm-up calls).
+//! Run: `cargo bench -p airlock-mcp --bench stdio_relay [-- CALLS [WARMUP] [WORKLOAD]]`
+//! (default 2000 measured calls per mode and workload after 200 warm-up calls; `WORKLOAD`,
+//! `echo` or `get-sum`, runs only that one and skips the in-process phase, e.g. under a
+//! profiler).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -45,6 +47,9 @@ fn main() {
         .collect();
     let calls = numbers.first().copied().unwrap_or(2_000);
     let warmup = numbers.get(1).copied().unwrap_or(200);
+    let only_workload = std::env::args()
+        .skip(1)
+        .find(|arg| arg.parse::<usize>().is_err() && !arg.starts_with('-'));
 
     let server = server_everything();
     let messages = typical_messages();
@@ -76,6 +81,12 @@ fn main() {
             ),
             ("get-sum".to_owned(), &sum as &dyn Fn(usize) -> Value),
         ] {
+            if only_workload
+                .as_deref()
+                .is_some_and(|only| !workload.starts_with(only))
+            {
+                continue;
+            }
             let times = interleaved_calls(&mut sessions, params, calls, warmup).await;
             tables.push((workload, times));
         }
@@ -83,7 +94,12 @@ fn main() {
             .iter()
             .filter_map(|session| Some((session.durability?, Arc::clone(session.gateway.as_ref()?))))
             .collect();
-        let breakdown = gateway_breakdown(&gateways, &messages, calls, warmup).await;
+        // With one workload picked (profiling the relay), the in-process phase would mix
+        // both workloads into the profile.
+        let breakdown = match only_workload {
+            Some(_) => "skipped: one workload was picked\n".to_owned(),
+            None => gateway_breakdown(&gateways, &messages, calls, warmup).await,
+        };
         for session in sessions {
             session.close().await;
         }

@@ -45,18 +45,18 @@ impl Action {
         }
     }
 
-    /// Every action, in [`Action::index`] order.
-    const ALL: [Action; 5] = [
-        Action::CallTool,
-        Action::ListTools,
-        Action::SendPrompt,
-        Action::ReceiveCompletion,
-        Action::ReceiveToolResult,
-    ];
+    /// How many actions there are: every [`Action::index`] is below it.
+    const COUNT: usize = 5;
 
-    /// Position in [`Action::ALL`].
+    /// A dense number per action, for per-action tables.
     fn index(self) -> usize {
-        self as usize
+        match self {
+            Action::CallTool => 0,
+            Action::ListTools => 1,
+            Action::SendPrompt => 2,
+            Action::ReceiveCompletion => 3,
+            Action::ReceiveToolResult => 4,
+        }
     }
 
     /// Whether the resource is a tool (otherwise a server).
@@ -544,7 +544,7 @@ impl PolicyEngine {
 pub(crate) struct Shape {
     built: Built,
     /// Per [`Action::index`], filled on first use: the policies and what they read.
-    subsets: [OnceLock<(PolicySet, ContextNeeds)>; Action::ALL.len()],
+    subsets: [OnceLock<(PolicySet, ContextNeeds)>; Action::COUNT],
 }
 
 impl Shape {
@@ -854,6 +854,21 @@ fn uid(kind: &str, id: &str) -> Result<EntityUid, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn action_indexes_fill_the_per_action_tables() {
+        let mut seen = [false; Action::COUNT];
+        for action in [
+            Action::CallTool,
+            Action::ListTools,
+            Action::SendPrompt,
+            Action::ReceiveCompletion,
+            Action::ReceiveToolResult,
+        ] {
+            seen[action.index()] = true;
+        }
+        assert!(seen.iter().all(|seen| *seen));
+    }
 
     #[test]
     fn mfa_needs_two_factor_classes_or_the_mfa_method() {

@@ -362,7 +362,7 @@ impl PolicySnapshot {
                 if set.add(policy.clone()).is_err() {
                     return (self.policies.clone(), ContextNeeds::ALL);
                 }
-                needs = needs.and(scope.context);
+                needs = needs.union(scope.context);
             }
         }
         (set, needs)
@@ -429,7 +429,7 @@ impl ContextNeeds {
             .is_none_or(|index| self.0 & (1 << index) != 0)
     }
 
-    fn and(self, other: ContextNeeds) -> ContextNeeds {
+    fn union(self, other: ContextNeeds) -> ContextNeeds {
         ContextNeeds(self.0 | other.0)
     }
 

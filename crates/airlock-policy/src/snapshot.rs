@@ -767,6 +767,13 @@ mod tests {
             )),
             ["arguments", "session", "auth"]
         );
+        // Index syntax is the same read.
+        assert_eq!(
+            attributes(needs(
+                r#"permit(principal, action, resource) when { context["time"]["hour"] < 9 };"#
+            )),
+            ["time"]
+        );
     }
 
     #[test]

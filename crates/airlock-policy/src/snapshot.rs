@@ -423,10 +423,7 @@ impl ContextNeeds {
 
     /// Whether `attribute` must be built.
     pub(crate) fn includes(self, attribute: &str) -> bool {
-        CONTEXT_ATTRIBUTES
-            .iter()
-            .position(|known| *known == attribute)
-            .is_none_or(|index| self.0 & (1 << index) != 0)
+        attribute_bit(attribute).is_none_or(|bit| self.0 & bit != 0)
     }
 
     fn union(self, other: ContextNeeds) -> ContextNeeds {
@@ -457,14 +454,19 @@ impl ContextNeeds {
     }
 
     fn add(&mut self, attribute: &str) {
-        *self = match CONTEXT_ATTRIBUTES
-            .iter()
-            .position(|known| *known == attribute)
-        {
-            Some(index) => ContextNeeds(self.0 | 1 << index),
+        *self = match attribute_bit(attribute) {
+            Some(bit) => ContextNeeds(self.0 | bit),
             None => ContextNeeds::ALL,
         };
     }
+}
+
+/// `attribute`'s bit in a [`ContextNeeds`]; `None` for a name airlock does not provide.
+fn attribute_bit(attribute: &str) -> Option<u16> {
+    CONTEXT_ATTRIBUTES
+        .iter()
+        .position(|known| *known == attribute)
+        .map(|index| 1 << index)
 }
 
 /// `x` when `operand` is `{"left": {"Var": "context"}, "attr": "x"}`.

@@ -1,7 +1,8 @@
 //! Appends per second: many threads appending at once (group commit: one fsync per batch),
 //! a few threads keeping many appends in flight each, and one thread appending and waiting
 //! for each record (one fsync per record). Every append is durable (WAL,
-//! synchronous=FULL) before it is acknowledged in all three.
+//! synchronous=FULL) before it is acknowledged in all three. Last, one thread appending one
+//! at a time with `durability = "process_crash"` (no fsync): the fixed cost of an append.
 //!
 //! `cargo bench -p airlock-audit --bench append`
 
@@ -9,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use airlock_audit::{AuditConfig, AuditContext, AuditEntry, AuditLog};
+use airlock_audit::{AuditConfig, AuditContext, AuditEntry, AuditLog, Durability};
 use airlock_core::{Decision, EventKind, Principal};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
@@ -33,10 +34,14 @@ fn entry(n: u64) -> AuditEntry {
     }
 }
 
-fn open(name: &str) -> (tempfile::TempDir, AuditLog) {
+fn open(name: &str, durability: Durability) -> (tempfile::TempDir, AuditLog) {
     // On the target directory's disk, not a tmpfs, so that fsync costs what it costs.
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let log = AuditLog::open(&AuditConfig::at(dir.path().join(name))).unwrap();
+    let log = AuditLog::open(&AuditConfig {
+        durability,
+        ..AuditConfig::at(dir.path().join(name))
+    })
+    .unwrap();
     (dir, log)
 }
 
@@ -88,25 +93,30 @@ fn append(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
 
     for threads in [64u64, 256] {
-        let (_dir, log) = open("group.db");
+        let (_dir, log) = open("group.db", Durability::PowerLoss);
         group.bench_function(format!("group_commit_{threads}_threads"), |b| {
             b.iter_custom(|iters| concurrent(&log, threads, iters.max(threads)))
         });
     }
 
-    let (_dir, log) = open("pipelined.db");
+    let (_dir, log) = open("pipelined.db", Durability::PowerLoss);
     group.bench_function("pipelined_4_threads", |b| {
         b.iter_custom(|iters| pipelined(&log, 4, iters.max(4)))
     });
 
-    let (_dir, log) = open("single.db");
-    group.bench_function("one_at_a_time", |b| {
-        let mut n = 0;
-        b.iter(|| {
-            n += 1;
-            log.append(&entry(n)).unwrap()
-        })
-    });
+    for (name, durability) in [
+        ("one_at_a_time", Durability::PowerLoss),
+        ("one_at_a_time_process_crash", Durability::ProcessCrash),
+    ] {
+        let (_dir, log) = open("single.db", durability);
+        group.bench_function(name, |b| {
+            let mut n = 0;
+            b.iter(|| {
+                n += 1;
+                log.append(&entry(n)).unwrap()
+            })
+        });
+    }
     group.finish();
 }
 

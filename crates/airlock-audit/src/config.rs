@@ -54,7 +54,8 @@ pub struct RawPostgresConfig {
     /// Connection string, e.g. `host=127.0.0.1 user=airlock dbname=audit`.
     #[serde(default)]
     pub url: Option<String>,
-    /// This instance's log name (table prefix); one writer per name. Default `airlock_audit`.
+    /// This instance's log name (table prefix). Instances may share one (their batches take
+    /// turns on the head row) or keep their own. Default `airlock_audit`.
     #[serde(default)]
     pub log: Option<String>,
 }

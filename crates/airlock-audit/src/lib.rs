@@ -40,8 +40,13 @@
 //! # Durability
 //!
 //! One writer thread owns the database. Appenders send it their entries over a channel; it
-//! takes everything queued (up to `max_batch`), assigns sequence numbers, chains and writes them
-//! in one transaction with the new head, commits, and only then answers each appender. SQLite
+//! takes everything queued (up to `max_batch`) and, in one transaction that holds the store's
+//! write lock, reads the stored head, assigns the sequence numbers after it, chains and writes
+//! the records with the new head, commits, and only then answers each appender. Because each
+//! batch continues from the stored head, several processes can write one log (the `airlock mcp
+//! wrap` entries of a desktop client share one `[audit] path`): their records interleave into
+//! one chain. A head that moved on is followed only if the audit key signed it; one that moved
+//! back or changed under a running writer is reported as tampering and nothing is appended. SQLite
 //! runs in WAL mode with `synchronous=FULL`, so `COMMIT` returns after the WAL is fsynced: an
 //! acknowledged record survives a killed process and a power cut. One fsync covers the whole
 //! batch, which is how many concurrent appenders reach tens of thousands of records a second.
@@ -57,8 +62,8 @@
 //!
 //! Behind [`AuditStore`]: [`SqliteStore`] (default, `./airlock-data/audit.db`, the key in
 //! `audit.key` beside it, created with mode 0600) and [`PostgresStore`] for fleets (tables
-//! `<log>_records`, `<log>_head`, `<log>_meta`; `synchronous_commit = on`; one writer per log
-//! name, enforced by locking the head row). Readers open their own connection and read one
+//! `<log>_records`, `<log>_head`, `<log>_meta`; `synchronous_commit = on`; each batch locks
+//! the head row, so instances sharing a log name wait for each other's commits). Readers open their own connection and read one
 //! snapshot, so `verify`, `tail`, `session` and export never block the writer.
 //!
 //! Both stores write schema version 2 (records have a nullable `context` column, the
@@ -108,5 +113,5 @@ pub use record::{
     fingerprint_arguments, redact_arguments,
 };
 pub use sqlite::SqliteStore;
-pub use store::{AuditStore, SignedHead};
+pub use store::{AuditStore, ChainBatch, ChainedBatch, SignedHead};
 pub use verify::{Tamper, TamperKind, VerifyReport};

@@ -12,7 +12,7 @@ use crate::config::{AuditConfig, Durability};
 use crate::pg_store::PostgresStore;
 use crate::record::{AuditEntry, AuditRecord, GENESIS_HASH, PendingRecord, StoredRecord};
 use crate::sqlite::SqliteStore;
-use crate::store::{AuditStore, SignedHead};
+use crate::store::{AuditStore, ChainedBatch, SignedHead};
 use crate::time::{format_rfc3339_millis, now_millis};
 use crate::verify::{VerifyReport, verify_store};
 use crate::{AuditError, AuditKey};
@@ -116,7 +116,7 @@ impl AuditLog {
         }
     }
 
-    /// Opens (or creates) the PostgreSQL log `log` at `url`. One writer per log name.
+    /// Opens (or creates) the PostgreSQL log `log` at `url`.
     pub fn open_postgres(
         url: &str,
         log: &str,
@@ -400,25 +400,36 @@ struct Writer {
 
 impl Writer {
     fn write(&mut self, batch: &mut Vec<Request>) {
-        let mut sequence = self.sequence;
-        let mut hash = self.hash.clone();
-        let mut records: Vec<StoredRecord> = Vec::with_capacity(batch.len());
+        let mut pending: Vec<PendingRecord> = Vec::with_capacity(batch.len());
         let mut acks: Vec<Ack> = Vec::with_capacity(batch.len());
-        // Times never go backwards along the chain, even if the wall clock does.
-        let millis = now_millis().max(self.last_millis);
-        let time = format_rfc3339_millis(millis);
         for request in batch.drain(..) {
-            sequence += 1;
-            let record = request.record.seal(sequence, time.clone(), hash);
-            hash = record.hash.clone();
-            records.push(record);
+            pending.push(request.record);
             acks.push(request.ack);
         }
-        let head = SignedHead::sign(&self.key, sequence, hash.clone());
-        match self.store.append_batch(&records, &head) {
-            Ok(()) => {
-                self.sequence = sequence;
-                self.hash = hash;
+        let location = self.store.location();
+        let (key, known_sequence, known_hash) = (&self.key, self.sequence, &self.hash);
+        let mut millis = self.last_millis;
+        let result = self.store.append_batch(&mut |stored: Option<SignedHead>| {
+            let (mut sequence, mut hash) =
+                continue_from(stored, known_sequence, known_hash, key, &location)?;
+            // Taken under the store's write lock, so times never go backwards along the
+            // chain, whichever process wrote last, even if the wall clock does.
+            millis = now_millis().max(millis);
+            let time = format_rfc3339_millis(millis);
+            let mut records = Vec::with_capacity(pending.len());
+            for record in std::mem::take(&mut pending) {
+                sequence += 1;
+                let record = record.seal(sequence, time.clone(), hash);
+                hash = record.hash.clone();
+                records.push(record);
+            }
+            let head = SignedHead::sign(key, sequence, hash);
+            Ok(ChainedBatch { records, head })
+        });
+        match result {
+            Ok(ChainedBatch { records, head }) => {
+                self.sequence = head.sequence;
+                self.hash = head.hash;
                 self.last_millis = millis;
                 for (record, ack) in records.into_iter().zip(acks) {
                     ack.complete(Ok(AppendedRecord {
@@ -438,6 +449,48 @@ impl Writer {
             }
         }
     }
+}
+
+/// Where a batch continues the chain: the stored head, which is where this writer left it
+/// unless another process appended since. A head that moved on is trusted only when the audit
+/// key signed it; one that went back, changed or vanished means records were removed or
+/// rewritten.
+fn continue_from(
+    stored: Option<SignedHead>,
+    known_sequence: u64,
+    known_hash: &str,
+    key: &AuditKey,
+    location: &str,
+) -> Result<(u64, String), AuditError> {
+    let tampered = |detail: String| AuditError::Tampered {
+        path: PathBuf::from(location),
+        detail,
+    };
+    let Some(head) = stored else {
+        if known_sequence == 0 {
+            return Ok((0, GENESIS_HASH.to_owned()));
+        }
+        return Err(tampered(format!(
+            "the head is gone, but this writer appended up to record {known_sequence}"
+        )));
+    };
+    if head.sequence == known_sequence && head.hash == known_hash {
+        return Ok((head.sequence, head.hash));
+    }
+    if head.sequence <= known_sequence {
+        return Err(tampered(format!(
+            "the head names record {} with a hash this writer did not store, after it \
+             appended record {known_sequence}",
+            head.sequence
+        )));
+    }
+    if !head.is_authentic(key) {
+        return Err(tampered(format!(
+            "the head (record {}) was not signed with the audit key",
+            head.sequence
+        )));
+    }
+    Ok((head.sequence, head.hash))
 }
 
 #[derive(Default)]

@@ -1,17 +1,19 @@
-//! The PostgreSQL store, for fleets: every gateway instance writes its own chain (its own
-//! log name) into a shared database, and auditors verify and export them from anywhere.
+//! The PostgreSQL store, for fleets: gateway instances write chains (a log name each, or one
+//! shared) into a shared database, and auditors verify and export them from anywhere.
 //!
 //! Durability: each batch is one transaction committed with `synchronous_commit = on`, so the
-//! server has flushed its WAL before `COMMIT` returns. A chain has one writer: the batch locks
-//! the head row and refuses to append when the head is not where this writer left it (another
-//! process is writing the same log name), instead of forking the chain.
+//! server has flushed its WAL before `COMMIT` returns. Each batch locks the head row and
+//! continues the chain from it, so instances that share a log name interleave into one chain
+//! (waiting for each other's commits) instead of forking it.
 
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row};
 
 use crate::AuditError;
-use crate::record::{GENESIS_HASH, StoredRecord};
-use crate::store::{AuditStore, FORMAT, SCHEMA_VERSION, Schema, SignedHead, check_format};
+use crate::record::StoredRecord;
+use crate::store::{
+    AuditStore, ChainBatch, ChainedBatch, FORMAT, SCHEMA_VERSION, Schema, SignedHead, check_format,
+};
 
 // `context` last, where `ALTER TABLE … ADD COLUMN` puts it in a log migrated from schema 1.
 const COLUMNS: &str = "sequence, time, session, principal, event_kind, tool, arguments, \
@@ -343,16 +345,10 @@ impl AuditStore for PostgresStore {
             .pop())
     }
 
-    fn append_batch(
-        &mut self,
-        batch: &[StoredRecord],
-        head: &SignedHead,
-    ) -> Result<(), AuditError> {
-        let Some(first) = batch.first() else {
-            return Ok(());
-        };
+    fn append_batch(&mut self, chain: &mut ChainBatch<'_>) -> Result<ChainedBatch, AuditError> {
         let (records, head_table, _) = self.tables();
         let mut tx = self.client.transaction().map_err(pg("starting a batch"))?;
+        // FOR UPDATE: every other writer of this log waits here until this batch commits.
         let current = head_from(
             tx.query_opt(
                 &format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1 FOR UPDATE"),
@@ -360,15 +356,8 @@ impl AuditStore for PostgresStore {
             )
             .map_err(pg("locking the head"))?,
         );
-        let (at, hash) = current
-            .map(|head| (head.sequence, head.hash))
-            .unwrap_or((0, GENESIS_HASH.to_owned()));
-        if at + 1 != first.sequence || hash != first.prev_hash {
-            return Err(AuditError::AppendFailed(format!(
-                "the log's head is at record {at}, not where this writer left it: another \
-                 process is writing the same log; give each gateway instance its own log name"
-            )));
-        }
+        let chained = chain(current)?;
+        let (batch, head) = (&chained.records, &chained.head);
         // One statement per batch: arrays of columns, unnested into rows.
         let mut sequences = Vec::with_capacity(batch.len());
         for record in batch {
@@ -424,7 +413,8 @@ impl AuditStore for PostgresStore {
             &[&to_i64(head.sequence)?, &head.hash, &head.mac],
         )
         .map_err(pg("updating the head"))?;
-        tx.commit().map_err(pg("committing a batch"))
+        tx.commit().map_err(pg("committing a batch"))?;
+        Ok(chained)
     }
 
     fn scan(

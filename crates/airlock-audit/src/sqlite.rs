@@ -11,7 +11,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use crate::AuditError;
 use crate::config::Durability;
 use crate::record::StoredRecord;
-use crate::store::{AuditStore, FORMAT, SCHEMA_VERSION, Schema, SignedHead, check_format};
+use crate::store::{
+    AuditStore, ChainBatch, ChainedBatch, FORMAT, SCHEMA_VERSION, Schema, SignedHead, check_format,
+};
 
 // STRICT tables: a hand edit cannot slip text into an integer column and make the reader
 // guess. `sequence` is the rowid, so records come back in chain order by construction.
@@ -379,15 +381,14 @@ impl AuditStore for SqliteStore {
             .pop())
     }
 
-    fn append_batch(
-        &mut self,
-        records: &[StoredRecord],
-        head: &SignedHead,
-    ) -> Result<(), AuditError> {
+    fn append_batch(&mut self, chain: &mut ChainBatch<'_>) -> Result<ChainedBatch, AuditError> {
+        // IMMEDIATE takes the write lock first, so the head read below stays the end of the
+        // chain until this commits, whichever process writes next.
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(AuditError::sqlite("starting a batch"))?;
+        let batch = chain(read_head(&tx)?)?;
         {
             let mut insert = tx
                 .prepare_cached(&format!(
@@ -395,7 +396,7 @@ impl AuditStore for SqliteStore {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                 ))
                 .map_err(AuditError::sqlite("preparing the insert"))?;
-            for record in records {
+            for record in &batch.records {
                 insert
                     .execute(params![
                         to_i64(record.sequence)?,
@@ -414,6 +415,7 @@ impl AuditStore for SqliteStore {
                     ])
                     .map_err(AuditError::sqlite("inserting a record"))?;
             }
+            let head = &batch.head;
             let head_sequence = to_i64(head.sequence)?;
             tx.prepare_cached(
                 "INSERT INTO audit_head (id, sequence, hash, mac) VALUES (1, ?1, ?2, ?3) \
@@ -424,7 +426,8 @@ impl AuditStore for SqliteStore {
             .map_err(AuditError::sqlite("updating the head"))?;
         }
         tx.commit()
-            .map_err(AuditError::sqlite("committing a batch"))
+            .map_err(AuditError::sqlite("committing a batch"))?;
+        Ok(batch)
     }
 
     /// In WAL mode with `synchronous=NORMAL` a commit is a write to the OS, no fsync (the

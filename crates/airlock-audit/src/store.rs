@@ -89,8 +89,22 @@ impl SignedHead {
     }
 }
 
-/// Where records live. One writer at a time calls [`AuditStore::append_batch`] (the log's
-/// writer thread, or an appender committing inline); readers open their own. SQLite
+/// Records chained after a stored head, and the head that ends them.
+#[derive(Debug)]
+pub struct ChainedBatch {
+    /// Consecutive records, the first chained to the head it was sealed after.
+    pub records: Vec<StoredRecord>,
+    /// The new head: the last record's sequence number and hash, signed.
+    pub head: SignedHead,
+}
+
+/// Seals a batch after the stored head ([`AuditStore::append_batch`]).
+pub type ChainBatch<'a> = dyn FnMut(Option<SignedHead>) -> Result<ChainedBatch, AuditError> + 'a;
+
+/// Where records live. In one process, one writer at a time calls
+/// [`AuditStore::append_batch`] (the log's writer thread, or an appender committing inline);
+/// several processes may write the same log, each batch continuing from the stored head.
+/// Readers open their own connection. SQLite
 /// ([`crate::SqliteStore`]) is the embedded default; a fleet backend (PostgreSQL) implements
 /// the same trait.
 pub trait AuditStore: Send {
@@ -106,14 +120,13 @@ pub trait AuditStore: Send {
     /// The record with the highest sequence number.
     fn last_record(&mut self) -> Result<Option<StoredRecord>, AuditError>;
 
-    /// Stores `records` (consecutive, already chained) and replaces the head with `head`, all
-    /// or nothing. Must not return `Ok` before the batch is durable: a crash or power loss
-    /// after it returns must not lose it.
-    fn append_batch(
-        &mut self,
-        records: &[StoredRecord],
-        head: &SignedHead,
-    ) -> Result<(), AuditError>;
+    /// Appends one batch after the stored end of the chain, all or nothing: inside its write
+    /// transaction, with the head locked against every other writer of the same log (another
+    /// process, even), hands the stored head (`None` for a log never written) to `chain`,
+    /// stores the records it returns and replaces the head with the one it returns. An error
+    /// from `chain` rolls the transaction back and is returned as it is. Must not return `Ok`
+    /// before the batch is durable: a crash or power loss after it returns must not lose it.
+    fn append_batch(&mut self, chain: &mut ChainBatch<'_>) -> Result<ChainedBatch, AuditError>;
 
     /// Whether [`AuditStore::append_batch`] returns without waiting for a disk flush or a
     /// network round trip, so that an appender may commit in its own thread (an async

@@ -92,6 +92,55 @@ fn concurrent_appenders_get_distinct_gapless_sequence_numbers_process_crash() {
     concurrent_appenders_get_distinct_gapless_sequence_numbers(Durability::ProcessCrash);
 }
 
+/// Several processes may write one SQLite log: the `airlock mcp wrap` entries of a desktop
+/// client's configuration share its `[audit] path`. Two logs open on one file stand for them
+/// here (each has its own connection, writer thread and idea of where the chain ends).
+fn two_writers_on_one_file_interleave_into_one_chain(durability: Durability) {
+    let fixture = Fixture::new();
+    let open = || {
+        AuditLog::open(&AuditConfig {
+            durability,
+            ..fixture.config()
+        })
+        .unwrap()
+    };
+    let (first, second) = (open(), open());
+    for n in 1..=6 {
+        let writer = if n % 2 == 1 { &first } else { &second };
+        assert_eq!(writer.append(&entry(n)).unwrap().sequence, n);
+    }
+    let threads: Vec<_> = [&first, &second, &first, &second]
+        .into_iter()
+        .enumerate()
+        .map(|(t, log)| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                (0..50)
+                    .map(|i| log.append(&entry(t as u64 * 50 + i)).unwrap().sequence)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let sequences: BTreeSet<u64> = threads
+        .into_iter()
+        .flat_map(|thread| thread.join().unwrap())
+        .collect();
+    assert_eq!(sequences, (7..=206).collect());
+    let report = second.verify().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.records, 206);
+}
+
+#[test]
+fn two_writers_on_one_file_interleave_into_one_chain_power_loss() {
+    two_writers_on_one_file_interleave_into_one_chain(Durability::PowerLoss);
+}
+
+#[test]
+fn two_writers_on_one_file_interleave_into_one_chain_process_crash() {
+    two_writers_on_one_file_interleave_into_one_chain(Durability::ProcessCrash);
+}
+
 #[test]
 fn tail_and_session_return_records_oldest_first() {
     let fixture = Fixture::with_records(9);

@@ -242,3 +242,62 @@ fn the_writer_refuses_to_continue_a_tampered_log() {
     assert!(matches!(err, AuditError::Tampered { .. }), "{err}");
     assert!(err.to_string().contains("airlock audit verify"), "{err}");
 }
+
+#[test]
+fn a_running_writer_refuses_to_append_after_its_last_record_was_removed() {
+    let fixture = Fixture::new();
+    let log = fixture.open();
+    for n in 1..=3 {
+        log.append(&crate::entry(n)).unwrap();
+    }
+    let conn = fixture.attacker();
+    let second = read(&conn, 2);
+    conn.execute("DELETE FROM audit_records WHERE sequence = 3", [])
+        .unwrap();
+    conn.execute(
+        "UPDATE audit_head SET sequence = 2, hash = ?1",
+        [&second.hash],
+    )
+    .unwrap();
+    let err = log.append(&crate::entry(4)).unwrap_err();
+    assert!(matches!(err, AuditError::AppendFailed(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the head names record 2 with a hash this writer did not store"),
+        "{err}"
+    );
+    assert_eq!(read_head_sequence(&conn), 2, "nothing was appended");
+}
+
+#[test]
+fn a_running_writer_refuses_to_continue_after_a_head_moved_on_without_the_key() {
+    let fixture = Fixture::new();
+    let log = fixture.open();
+    for n in 1..=3 {
+        log.append(&crate::entry(n)).unwrap();
+    }
+    let conn = fixture.attacker();
+    let last = read(&conn, 3);
+    let mut forged = last.clone();
+    forged.sequence = 4;
+    forged.prev_hash = last.hash;
+    forged.hash = forged.compute_hash();
+    insert(&conn, &forged);
+    conn.execute(
+        "UPDATE audit_head SET sequence = 4, hash = ?1",
+        [&forged.hash],
+    )
+    .unwrap();
+    let err = log.append(&crate::entry(5)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the head (record 4) was not signed with the audit key"),
+        "{err}"
+    );
+    assert_eq!(read_head_sequence(&conn), 4, "nothing was appended");
+}
+
+fn read_head_sequence(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row("SELECT sequence FROM audit_head", [], |row| row.get(0))
+        .unwrap()
+}

@@ -187,6 +187,63 @@ fn a_wrapped_server_shows_its_tools_and_only_harmless_calls_pass_by_default() {
     );
 }
 
+/// A desktop client starts every `airlock mcp wrap` of its configuration at once, in one
+/// working directory: they share the audit log and the pin file. Both sessions work, both
+/// servers' first listings stay pinned, and the log is one intact chain holding both.
+#[test]
+fn wrapped_servers_started_together_share_the_audit_log_and_the_pins() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let project = root.join("project");
+    write_file(&project, "notes.txt", "meeting at noon\n");
+    let everything = vec![
+        npm_server("mcp-server-everything").display().to_string(),
+        "stdio".to_owned(),
+    ];
+    let filesystem = vec![
+        npm_server("mcp-server-filesystem").display().to_string(),
+        project.display().to_string(),
+    ];
+    let notes = project.join("notes.txt").display().to_string();
+    let echo_steps: Vec<Value> = std::iter::once(json!({"op": "list_tools"}))
+        .chain((0..5).map(|n| {
+            json!({"op": "call_tool", "name": "echo", "arguments": {"message": format!("hello {n}")}})
+        }))
+        .collect();
+    let read_steps: Vec<Value> = std::iter::once(json!({"op": "list_tools"}))
+        .chain((0..5).map(
+            |_| json!({"op": "call_tool", "name": "read_text_file", "arguments": {"path": notes}}),
+        ))
+        .collect();
+    let (echoes, reads) = std::thread::scope(|scope| {
+        let echoes = scope.spawn(|| session(&root, &[], &everything, &json!(echo_steps), &[]));
+        let reads = scope.spawn(|| session(&root, &[], &filesystem, &json!(read_steps), &[]));
+        (echoes.join().unwrap(), reads.join().unwrap())
+    });
+    for n in 0..5 {
+        let echo = &echoes["results"][n + 1];
+        assert_eq!(text(echo), format!("Echo: hello {n}"), "{echo}");
+        let read = &reads["results"][n + 1];
+        assert!(!is_error(read), "{read}");
+        assert!(text(read).contains("meeting at noon"), "{read}");
+    }
+
+    let verify = airlock_in(&root, &["audit", "verify"], None);
+    assert_eq!(verify.code, 0, "{}", verify.all_output());
+    let tail = airlock_in(&root, &["audit", "tail", "-n", "100"], None);
+    for server in ["mcp-server-everything", "server-filesystem"] {
+        assert!(tail.stdout.contains(server), "{server}: {}", tail.stdout);
+    }
+    let pins = airlock_in(&root, &["mcp", "pins"], None);
+    for pinned in ["echo", "read_text_file"] {
+        assert!(
+            pins.stdout.contains(pinned),
+            "{pinned}: {}",
+            pins.all_output()
+        );
+    }
+}
+
 #[test]
 fn two_protocol_versions_are_negotiated_between_client_and_server() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,11 +2,21 @@
 //! (`POST /mcp`), against the same calls made straight to the same upstream over stdio, side
 //! by side in one run.
 //!
-//! The upstream is the real `@modelcontextprotocol/server-everything` (`npm ci --prefix
-//! tests/node`) and its `echo` tool with a ~4 KB message of typical text, so each call's
-//! arguments (authorize) and its ~4 KB result (inspect) are both scanned, and each call makes
-//! two durable audit records. Each client session is a closed loop of sequential calls on its
-//! own thread:
+//! Two workloads, each with a real npm server (`npm ci --prefix tests/node`) and 64 different
+//! ~4 KB windows of typical text (benign records of the shared injection data set):
+//!
+//! - `echo`: `@modelcontextprotocol/server-everything`, tool `echo` with a ~4 KB message, so
+//!   each call's 4 KB of arguments (authorize) and its ~4 KB result (inspect) are both
+//!   scanned;
+//! - `read`: `@modelcontextprotocol/server-filesystem`, tool `read_text_file` of a ~4 KB file
+//!   (64 files in a temp dir, the server's allowed directory), so the arguments are a short
+//!   path and the result is ~4 KB, as in the issue's target ("policy + result scanning of 4 KB
+//!   results"). The server returns the text twice, as a text block and as
+//!   `structuredContent`, and airlock scans both, as a model could read either.
+//!
+//! Every call makes two durable audit records, and every answer is checked to be the tool's
+//! own (not refused by the built-in policy pack, not an error). Each client session is a
+//! closed loop of sequential calls on its own thread:
 //!
 //! - direct: one upstream process per session, newline-delimited JSON-RPC on its stdio;
 //! - airlock: one keep-alive HTTP/1.1 connection per session to an in-process server on
@@ -14,16 +24,18 @@
 //!   starts one upstream process per session, as `airlock serve` does; once per `[audit]
 //!   durability` level, each with its own SQLite audit log.
 //!
-//! For each session count, the three modes run in alternating phases of a fixed time, the
-//! order rotating every round, so that load on the shared machine hits every mode alike.
-//! CPU time is read from `/proc` per phase and split into the upstream processes, the client
-//! threads, and the rest of this process (airlock: HTTP, aggregator, guard, gateway, audit
-//! writer), so that where the time goes shows even when the upstream is the bottleneck.
+//! For each session count, the modes run in alternating phases of a fixed time, the order
+//! rotating every round, so that load on the shared machine hits every mode alike. CPU time
+//! is read from `/proc` per phase and split into the upstream processes, the client threads,
+//! and the rest of this process (airlock: HTTP, aggregator, guard, gateway, audit writer), so
+//! that where the time goes shows even when the upstream is the bottleneck.
 //!
-//! Prints markdown tables and writes them to `<target>/bench-reports/mcp_http.md`.
+//! Prints markdown tables, one section per workload, and writes them to
+//! `<target>/bench-reports/mcp_http.md`.
 //!
-//! Run: `cargo bench -p airlock-server --bench mcp_http [-- SECONDS [ROUNDS]]` (default 3 s
-//! phases, 2 rounds per mode and session count).
+//! Run: `cargo bench -p airlock-server --bench mcp_http [-- SECONDS [ROUNDS]] [echo|read]`
+//! (default 3 s phases, 2 rounds per mode and session count, both workloads: `echo`, then
+//! `read`; name one or both to choose).
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -43,12 +55,12 @@ const TARGET_ADDED_P99: Duration = Duration::from_millis(2);
 const SESSION_COUNTS: [usize; 3] = [1, 4, 16];
 /// Untimed calls per session before each phase.
 const WARMUP_CALLS: usize = 20;
-/// The upstream's name: its tools are `everything.NAME` on `/mcp`.
-const UPSTREAM: &str = "everything";
-/// Size of the `echo` message.
+/// Size of the `echo` message and of the files `read_text_file` reads.
 const MESSAGE_BYTES: usize = 4096;
-/// How many different messages the calls cycle through.
+/// How many different messages (files) the calls cycle through.
 const MESSAGES: usize = 64;
+/// The workloads, in the order they run by default.
+const WORKLOADS: [&str; 2] = ["echo", "read"];
 /// The protocol revision the clients ask for.
 const PROTOCOL_VERSION: &str = "2025-06-18";
 /// The session header of the Streamable HTTP transport.
@@ -57,10 +69,26 @@ const SESSION_HEADER: &str = "mcp-session-id";
 const TICKS_PER_SECOND: f64 = 100.0;
 
 fn main() {
-    let numbers: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|arg| arg.parse().ok())
-        .collect();
+    let mut numbers: Vec<u64> = Vec::new();
+    let mut workloads: Vec<&str> = Vec::new();
+    // `cargo bench` passes `--bench` along with the arguments after `--`.
+    for arg in std::env::args().skip(1).filter(|arg| !arg.starts_with('-')) {
+        if let Ok(number) = arg.parse() {
+            numbers.push(number);
+        } else if let Some(workload) = WORKLOADS.iter().find(|known| **known == arg) {
+            workloads.push(workload);
+        } else {
+            eprintln!(
+                "unknown workload `{arg}`; known: {}; usage: mcp_http [SECONDS [ROUNDS]] \
+                 [echo|read]...",
+                WORKLOADS.join(", ")
+            );
+            std::process::exit(2);
+        }
+    }
+    if workloads.is_empty() {
+        workloads = WORKLOADS.to_vec();
+    }
     let phase = Duration::from_secs(numbers.first().copied().unwrap_or(3));
     let rounds = numbers.get(1).copied().unwrap_or(2) as usize;
 
@@ -70,11 +98,34 @@ fn main() {
         default_hook(info);
         std::process::exit(101);
     }));
-    let upstream = server_everything();
-    let messages = Arc::new(typical_messages());
+    let messages = typical_messages();
+    let mut report = String::new();
+    for (index, name) in workloads.iter().enumerate() {
+        if index > 0 {
+            report.push('\n');
+        }
+        let workload = Arc::new(match *name {
+            "echo" => Workload::echo(&messages),
+            _ => Workload::read(&messages),
+        });
+        report.push_str(&measure(&workload, phase, rounds));
+    }
+
+    print!("{report}");
+    let path = report_path();
+    match std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
+        .and_then(|()| std::fs::write(&path, &report))
+    {
+        Ok(()) => println!("\nreport written to {}", path.display()),
+        Err(err) => eprintln!("cannot write the report to {}: {err}", path.display()),
+    }
+}
+
+/// Runs every mode at every session count on `workload`; returns its section of the report.
+fn measure(workload: &Arc<Workload>, phase: Duration, rounds: usize) -> String {
     let servers = [
-        AirlockServer::start("power_loss", &upstream),
-        AirlockServer::start("process_crash", &upstream),
+        AirlockServer::start("power_loss", workload),
+        AirlockServer::start("process_crash", workload),
     ];
     let modes = [
         Mode::Direct,
@@ -98,14 +149,14 @@ fn main() {
     for sessions in SESSION_COUNTS {
         let mut clients: Vec<Vec<Client>> = modes
             .iter()
-            .map(|mode| (0..sessions).map(|_| mode.open(&upstream)).collect())
+            .map(|mode| (0..sessions).map(|_| mode.open(workload)).collect())
             .collect();
         let mut measured: Vec<Measured> = modes.iter().map(|_| Measured::default()).collect();
         for round in 0..rounds {
             for turn in 0..modes.len() {
                 let which = (round + turn) % modes.len();
                 let (returned, phase_result) =
-                    run_phase(std::mem::take(&mut clients[which]), &messages, phase);
+                    run_phase(std::mem::take(&mut clients[which]), workload, phase);
                 clients[which] = returned;
                 measured[which].add(phase_result);
             }
@@ -122,10 +173,10 @@ fn main() {
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "`cargo bench -p airlock-server --bench mcp_http` — `tools/call` of server-everything \
-         `echo` with a {MESSAGE_BYTES}-byte message (a ~4 KB result); {rounds} phase(s) of \
-         {} s per mode and session count, alternating; {} CPU(s); load average {load_before} \
-         before, {load_after} after; {:.0} s in all.\n",
+        "`cargo bench -p airlock-server --bench mcp_http` — `tools/call` of {}; {rounds} \
+         phase(s) of {} s per mode and session count, alternating; {} CPU(s); load average \
+         {load_before} before, {load_after} after; {:.0} s in all.\n",
+        workload.description,
         phase.as_secs(),
         std::thread::available_parallelism().map_or(0, usize::from),
         started.elapsed().as_secs_f64(),
@@ -139,13 +190,106 @@ fn main() {
     for server in servers {
         server.stop();
     }
-    print!("{report}");
-    let path = report_path();
-    match std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
-        .and_then(|()| std::fs::write(&path, &report))
-    {
-        Ok(()) => println!("\nreport written to {}", path.display()),
-        Err(err) => eprintln!("cannot write the report to {}: {err}", path.display()),
+    report
+}
+
+/// What the clients call: one tool of one upstream server, with `MESSAGES` different inputs
+/// that the calls cycle through.
+struct Workload {
+    /// The name of `[mcp.upstreams.NAME]`: its tools are `NAME.tool` on `/mcp`.
+    upstream: &'static str,
+    /// How to start the upstream over stdio, as in `[mcp.upstreams.NAME] command`.
+    command: Vec<String>,
+    /// The tool's own name (direct) and its name on `/mcp`.
+    tool: &'static str,
+    namespaced_tool: String,
+    /// The one argument, and its values.
+    argument: &'static str,
+    inputs: Vec<String>,
+    /// How the tool's answer starts (it goes on with ~4 KB of text).
+    answer_prefix: &'static str,
+    /// For the report: "server `tool` ...".
+    description: String,
+    /// The files that `read` reads, removed when the workload is dropped.
+    _files: Option<tempfile::TempDir>,
+}
+
+impl Workload {
+    fn echo(messages: &[String]) -> Workload {
+        Workload {
+            upstream: "everything",
+            command: vec![npm_server("mcp-server-everything"), "stdio".to_owned()],
+            tool: "echo",
+            namespaced_tool: "everything.echo".to_owned(),
+            argument: "message",
+            inputs: messages.to_vec(),
+            answer_prefix: "Echo: ",
+            description: format!(
+                "server-everything `echo` with a {MESSAGE_BYTES}-byte message (a ~4 KB result)"
+            ),
+            _files: None,
+        }
+    }
+
+    /// Each message becomes a file in a temp dir that is the server's one allowed
+    /// directory; the calls read them in turn.
+    fn read(messages: &[String]) -> Workload {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // The server resolves symbolic links (e.g. a linked /tmp) before it checks a path
+        // against its allowed directories.
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        let paths = messages
+            .iter()
+            .enumerate()
+            .map(|(i, message)| {
+                let path = root.join(format!("record-{i:02}.txt"));
+                std::fs::write(&path, message).expect("write a file to read");
+                path.display().to_string()
+            })
+            .collect();
+        Workload {
+            upstream: "filesystem",
+            command: vec![
+                npm_server("mcp-server-filesystem"),
+                root.display().to_string(),
+            ],
+            tool: "read_text_file",
+            namespaced_tool: "filesystem.read_text_file".to_owned(),
+            argument: "path",
+            inputs: paths,
+            answer_prefix: "",
+            description: format!(
+                "server-filesystem `read_text_file` of a {MESSAGE_BYTES}-byte file (a short \
+                 path in, a ~4 KB result out, which the server sends both as text and as \
+                 `structuredContent`)"
+            ),
+            _files: Some(dir),
+        }
+    }
+
+    /// The `tools/call` params of call `i`, under the tool's own name or its `/mcp` name.
+    fn params(&self, namespaced: bool, i: usize) -> Value {
+        let name = if namespaced {
+            self.namespaced_tool.as_str()
+        } else {
+            self.tool
+        };
+        json!({
+            "name": name,
+            "arguments": { self.argument: self.inputs[i % self.inputs.len()] },
+        })
+    }
+
+    /// The call came back as the tool's own answer, neither refused nor withheld.
+    fn check(&self, result: &Value) {
+        let text = result["content"][0]["text"].as_str();
+        assert!(
+            result["isError"] != true
+                && text.is_some_and(|text| {
+                    text.starts_with(self.answer_prefix) && text.len() > MESSAGE_BYTES / 2
+                }),
+            "the call did not come back as the tool's answer: {result}"
+        );
     }
 }
 
@@ -173,11 +317,11 @@ impl Mode<'_> {
         }
     }
 
-    fn open(&self, upstream: &Path) -> Client {
+    fn open(&self, workload: &Workload) -> Client {
         match self {
-            Mode::Direct => Client::Direct(DirectClient::open(upstream)),
+            Mode::Direct => Client::Direct(DirectClient::open(workload)),
             Mode::Airlock { server, streaming } => {
-                Client::Http(HttpClient::open(server.address, *streaming))
+                Client::Http(HttpClient::open(server.address, *streaming, workload))
             }
         }
     }
@@ -194,7 +338,7 @@ struct AirlockServer {
 }
 
 impl AirlockServer {
-    fn start(durability: &'static str, upstream: &Path) -> AirlockServer {
+    fn start(durability: &'static str, workload: &Workload) -> AirlockServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("airlock.toml");
         std::fs::write(
@@ -202,10 +346,12 @@ impl AirlockServer {
             format!(
                 "[audit]\npath = \"{}\"\ndurability = \"{durability}\"\n\n\
                  [mcp]\npins_file = \"{}\"\n\n\
-                 [mcp.upstreams.{UPSTREAM}]\ncommand = [\"{}\", \"stdio\"]\n",
+                 [mcp.upstreams.{}]\ncommand = {}\n",
                 dir.path().join("audit.db").display(),
                 dir.path().join("pins.json").display(),
-                upstream.display(),
+                workload.upstream,
+                // A JSON array of strings is a TOML array too.
+                Value::from(workload.command.clone()),
             ),
         )
         .expect("write airlock.toml");
@@ -258,20 +404,11 @@ enum Client {
 }
 
 impl Client {
-    /// One `tools/call` of `echo`; returns the answer's `result`.
-    fn echo(&mut self, message: &str) -> Value {
+    /// Call `i` of the workload's tool; returns the answer's `result`.
+    fn call(&mut self, workload: &Workload, i: usize) -> Value {
         match self {
-            Client::Direct(client) => client.request(
-                "tools/call",
-                json!({ "name": "echo", "arguments": { "message": message } }),
-            ),
-            Client::Http(client) => client.request(
-                "tools/call",
-                json!({
-                    "name": format!("{UPSTREAM}.echo"),
-                    "arguments": { "message": message },
-                }),
-            ),
+            Client::Direct(client) => client.request("tools/call", workload.params(false, i)),
+            Client::Http(client) => client.request("tools/call", workload.params(true, i)),
         }
     }
 
@@ -293,14 +430,14 @@ struct DirectClient {
 }
 
 impl DirectClient {
-    fn open(upstream: &Path) -> DirectClient {
-        let mut child = Command::new(upstream)
-            .arg("stdio")
+    fn open(workload: &Workload) -> DirectClient {
+        let mut child = Command::new(&workload.command[0])
+            .args(&workload.command[1..])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start server-everything");
+            .unwrap_or_else(|err| panic!("start {:?}: {err}", workload.command));
         let writer = child.stdin.take().expect("piped stdin");
         let reader = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut client = DirectClient {
@@ -320,7 +457,7 @@ impl DirectClient {
             }),
         );
         client.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
-        expect_echo_listed(&client.request("tools/list", json!({})), "echo");
+        expect_listed(&client.request("tools/list", json!({})), workload.tool);
         client
     }
 
@@ -372,7 +509,7 @@ struct HttpClient {
 }
 
 impl HttpClient {
-    fn open(address: SocketAddr, streaming: bool) -> HttpClient {
+    fn open(address: SocketAddr, streaming: bool, workload: &Workload) -> HttpClient {
         let stream = TcpStream::connect(address).expect("connect to airlock");
         stream.set_nodelay(true).expect("TCP_NODELAY");
         let mut client = HttpClient {
@@ -410,9 +547,9 @@ impl HttpClient {
             "initialized: {}",
             String::from_utf8_lossy(&body)
         );
-        expect_echo_listed(
+        expect_listed(
             &client.request("tools/list", json!({})),
-            &format!("{UPSTREAM}.echo"),
+            &workload.namespaced_tool,
         );
         client
     }
@@ -562,7 +699,7 @@ fn result_of(message: &mut Value, method: &str) -> Value {
     }
 }
 
-fn expect_echo_listed(result: &Value, name: &str) {
+fn expect_listed(result: &Value, name: &str) {
     assert!(
         result["tools"]
             .as_array()
@@ -613,7 +750,7 @@ struct CpuTime {
 /// Every client calls in a closed loop for `phase`, after its warm-up calls.
 fn run_phase(
     clients: Vec<Client>,
-    messages: &Arc<Vec<String>>,
+    workload: &Arc<Workload>,
     phase: Duration,
 ) -> (Vec<Client>, Measured) {
     let start = Arc::new(Barrier::new(clients.len() + 1));
@@ -622,12 +759,12 @@ fn run_phase(
         .enumerate()
         .map(|(index, mut client)| {
             let start = Arc::clone(&start);
-            let messages = Arc::clone(messages);
+            let workload = Arc::clone(workload);
             std::thread::Builder::new()
                 .name(format!("bench-client-{index}"))
                 .spawn(move || {
                     for i in 0..WARMUP_CALLS {
-                        check_echo(&client.echo(&messages[(index + i) % MESSAGES]));
+                        workload.check(&client.call(&workload, index + i));
                     }
                     start.wait();
                     let cpu_before = thread_cpu_seconds();
@@ -635,11 +772,10 @@ fn run_phase(
                     let mut latencies = Vec::new();
                     let mut i = index * 7;
                     while Instant::now() < deadline {
-                        let message = &messages[i % MESSAGES];
                         let called = Instant::now();
-                        let result = client.echo(message);
+                        let result = client.call(&workload, i);
                         latencies.push(called.elapsed());
-                        check_echo(&result);
+                        workload.check(&result);
                         i += 1;
                     }
                     let finished = Instant::now();
@@ -672,17 +808,6 @@ fn run_phase(
     measured.cpu.rest_of_process =
         (process_cpu_seconds() - process_before - measured.cpu.clients).max(0.0);
     (clients, measured)
-}
-
-/// The call came back as the tool's own answer, neither refused nor withheld.
-fn check_echo(result: &Value) {
-    let text = result["content"][0]["text"].as_str();
-    assert!(
-        result["isError"] != true
-            && text
-                .is_some_and(|text| text.starts_with("Echo: ") && text.len() > MESSAGE_BYTES / 2),
-        "the call did not come back as the tool's answer: {result}"
-    );
 }
 
 /// utime + stime of a `/proc/.../stat` line, in seconds.
@@ -868,21 +993,24 @@ fn verdict(modes: &[Mode<'_>], results: &Results) -> String {
     text
 }
 
-/// `tests/node/node_modules/.bin/mcp-server-everything` (or under
-/// `$AIRLOCK_TEST_NODE_MODULES`).
-fn server_everything() -> PathBuf {
+/// `tests/node/node_modules/.bin/PROGRAM` (or under `$AIRLOCK_TEST_NODE_MODULES`).
+fn npm_server(program: &str) -> String {
     let modules = std::env::var_os("AIRLOCK_TEST_NODE_MODULES")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node/node_modules")
         });
-    let program = modules.join(".bin/mcp-server-everything");
+    let program = modules.join(".bin").join(program);
     assert!(
         program.exists(),
         "this benchmark needs {}: run `npm ci --prefix tests/node` first",
         program.display()
     );
-    program.canonicalize().unwrap_or(program)
+    program
+        .canonicalize()
+        .unwrap_or(program)
+        .display()
+        .to_string()
 }
 
 /// `MESSAGES` different ~4 KB windows of typical text: benign records of the shared

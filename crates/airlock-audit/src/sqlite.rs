@@ -2,8 +2,18 @@
 //! for process-crash durability only), so a committed transaction
 //! has been fsynced to the WAL before `COMMIT` returns. Group commit amortises that fsync over
 //! every record in the batch.
+//!
+//! Checkpoints (copying the WAL back into the database file, with an fsync) run on a thread of
+//! their own with its own connection, a few times a second while records arrive, instead of
+//! inside whichever append happens to cross SQLite's auto-checkpoint size: that append would
+//! wait for the copy and the fsync (the slowest appends of a busy gateway, before). SQLite's
+//! own auto-checkpoint stays on at a larger size, in case the thread falls behind.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
@@ -69,9 +79,18 @@ fn columns(schema: Schema) -> &'static str {
     }
 }
 
+/// How often the checkpointer looks for new commits to copy into the database.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// WAL pages after which a commit checkpoints in the appender's own thread, should the
+/// checkpointer fall this far behind (SQLite's default is 1,000).
+const BACKSTOP_CHECKPOINT_PAGES: i64 = 10_000;
+
 /// An audit log in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// Declared before `conn`, so it stops (after a last checkpoint) before the writing
+    /// connection closes.
+    checkpointer: Option<Checkpointer>,
     path: PathBuf,
     conn: Connection,
     /// The layout as last read. Only a reader can see an older one (a writer migrates the log
@@ -104,6 +123,7 @@ impl SqliteStore {
         }
         let conn = Connection::open(path).map_err(AuditError::sqlite("opening the database"))?;
         let mut store = SqliteStore {
+            checkpointer: None,
             path: path.to_owned(),
             conn,
             schema: Schema::CURRENT,
@@ -118,6 +138,7 @@ impl SqliteStore {
                 given: key_id.to_owned(),
             });
         }
+        store.checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
     }
 
@@ -135,6 +156,7 @@ impl SqliteStore {
         )
         .map_err(AuditError::sqlite("opening the database"))?;
         let mut store = SqliteStore {
+            checkpointer: None,
             path: path.to_owned(),
             conn,
             schema: Schema::CURRENT,
@@ -188,6 +210,9 @@ impl SqliteStore {
             self.conn
                 .pragma_update(None, "synchronous", level)
                 .map_err(AuditError::sqlite("setting the synchronous level"))?;
+            self.conn
+                .pragma_update(None, "wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES)
+                .map_err(AuditError::sqlite("setting the checkpoint size"))?;
         }
         self.durability = writer;
         Ok(())
@@ -427,6 +452,9 @@ impl AuditStore for SqliteStore {
         }
         tx.commit()
             .map_err(AuditError::sqlite("committing a batch"))?;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.commits.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(batch)
     }
 
@@ -500,19 +528,86 @@ impl AuditStore for SqliteStore {
 }
 
 fn read_head(conn: &Connection) -> Result<Option<SignedHead>, AuditError> {
+    // Cached: every batch reads the head.
     let row: Option<(i64, String, String)> = conn
-        .query_row(
-            "SELECT sequence, hash, mac FROM audit_head WHERE id = 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .optional()
+        .prepare_cached("SELECT sequence, hash, mac FROM audit_head WHERE id = 1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .optional()
+        })
         .map_err(AuditError::sqlite("reading the head"))?;
     Ok(row.map(|(sequence, hash, mac)| SignedHead {
         sequence: u64::try_from(sequence).unwrap_or(0),
         hash,
         mac,
     }))
+}
+
+/// The thread that checkpoints the WAL of one writing connection (see the module docs).
+#[derive(Debug)]
+struct Checkpointer {
+    /// Commits made by the writing connection; the thread checkpoints when it changed.
+    commits: Arc<AtomicU64>,
+    /// Dropping it tells the thread to make a last checkpoint and stop.
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, AuditError> {
+        let conn = Connection::open(path).map_err(AuditError::sqlite("opening the database"))?;
+        conn.busy_timeout(Duration::from_secs(1))
+            .map_err(AuditError::sqlite("setting the busy timeout"))?;
+        let commits = Arc::new(AtomicU64::new(0));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let counted = Arc::clone(&commits);
+        let shown = path.display().to_string();
+        let thread = std::thread::Builder::new()
+            .name("airlock-audit-checkpoint".into())
+            .spawn(move || {
+                let mut checkpointed = 0;
+                loop {
+                    let last_round = match stopped.recv_timeout(CHECKPOINT_INTERVAL) {
+                        Err(RecvTimeoutError::Timeout) => false,
+                        Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
+                    };
+                    let commits = counted.load(Ordering::Relaxed);
+                    if commits != checkpointed {
+                        // PASSIVE: copies what no reader still needs, never waits for a writer.
+                        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                            Ok(()) => checkpointed = commits,
+                            Err(err) => tracing::warn!(
+                                log = %shown,
+                                "audit log checkpoint failed, retrying shortly: {err}"
+                            ),
+                        }
+                    }
+                    if last_round {
+                        return;
+                    }
+                }
+            })
+            .map_err(|source| AuditError::Io {
+                action: "start the checkpoint thread for",
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Checkpointer {
+            commits,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -349,13 +349,25 @@ impl AuditStore for PostgresStore {
         let (records, head_table, _) = self.tables();
         let mut tx = self.client.transaction().map_err(pg("starting a batch"))?;
         // FOR UPDATE: every other writer of this log waits here until this batch commits.
-        let current = head_from(
-            tx.query_opt(
-                &format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1 FOR UPDATE"),
-                &[],
-            )
-            .map_err(pg("locking the head"))?,
+        let lock_head =
+            format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1 FOR UPDATE");
+        let mut current = head_from(
+            tx.query_opt(&lock_head, &[])
+                .map_err(pg("locking the head"))?,
         );
+        if current.is_none() {
+            // No head row to lock yet (the log's first batch): lock the table instead, a mode
+            // that excludes itself and every writer, so that two first batches take turns
+            // rather than both starting the chain; the second then finds the first's head.
+            tx.batch_execute(&format!(
+                "LOCK TABLE {head_table} IN SHARE ROW EXCLUSIVE MODE"
+            ))
+            .map_err(pg("locking the head table"))?;
+            current = head_from(
+                tx.query_opt(&lock_head, &[])
+                    .map_err(pg("locking the head"))?,
+            );
+        }
         let chained = chain(current)?;
         let (batch, head) = (&chained.records, &chained.head);
         // One statement per batch: arrays of columns, unnested into rows.

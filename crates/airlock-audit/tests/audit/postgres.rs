@@ -115,6 +115,30 @@ fn two_writers_on_the_same_postgres_log_interleave_into_one_chain() {
     assert_eq!(report.records, 6);
 }
 
+/// Instances of a fleet started together on a new log: their first batches race for a head
+/// row that does not exist yet, and must take turns instead of both writing record 1.
+#[test]
+fn writers_starting_a_new_postgres_log_together_all_get_their_records_in() {
+    for round in 0..5 {
+        let pg = PgLog::new("race");
+        let key = AuditKey::from_bytes([6; 32]);
+        let writers: Vec<AuditLog> = (0..4).map(|_| pg.open(&key)).collect();
+        let start = std::sync::Barrier::new(writers.len());
+        std::thread::scope(|scope| {
+            for (n, writer) in writers.iter().enumerate() {
+                let start = &start;
+                scope.spawn(move || {
+                    start.wait();
+                    writer.append(&entry(n as u64)).unwrap();
+                });
+            }
+        });
+        let report = writers[0].verify().unwrap();
+        assert!(report.is_intact(), "round {round}: {report:?}");
+        assert_eq!(report.records, 4, "round {round}");
+    }
+}
+
 #[test]
 fn reading_a_postgres_log_that_does_not_exist_is_an_error() {
     let pg = PgLog::new("absent");

@@ -187,6 +187,7 @@ impl AuditLog {
         let (sender, receiver) = mpsc::channel();
         let writer = Arc::new(Mutex::new(Writer {
             store,
+            location: location.clone(),
             key: key.clone(),
             sequence,
             hash,
@@ -392,7 +393,10 @@ fn write_queued(
 
 struct Writer {
     store: Box<dyn AuditStore>,
+    /// The store's location, for messages.
+    location: String,
     key: AuditKey,
+    /// Where this writer's last batch ended the chain.
     sequence: u64,
     hash: String,
     last_millis: i64,
@@ -406,12 +410,12 @@ impl Writer {
             pending.push(request.record);
             acks.push(request.ack);
         }
-        let location = self.store.location();
-        let (key, known_sequence, known_hash) = (&self.key, self.sequence, &self.hash);
+        let (key, location) = (&self.key, &self.location);
+        let (known_sequence, known_hash) = (self.sequence, &self.hash);
         let mut millis = self.last_millis;
         let result = self.store.append_batch(&mut |stored: Option<SignedHead>| {
             let (mut sequence, mut hash) =
-                continue_from(stored, known_sequence, known_hash, key, &location)?;
+                continue_from(stored, known_sequence, known_hash, key, location)?;
             // Taken under the store's write lock, so times never go backwards along the
             // chain, whichever process wrote last, even if the wall clock does.
             millis = now_millis().max(millis);

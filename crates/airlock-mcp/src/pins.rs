@@ -117,6 +117,13 @@ struct FileStamp {
 }
 
 impl FileStamp {
+    /// The stamp of the file at `path` now; `None` when there is none.
+    fn at(path: &Path) -> Option<FileStamp> {
+        std::fs::metadata(path)
+            .ok()
+            .map(|metadata| FileStamp::of(&metadata))
+    }
+
     fn of(metadata: &std::fs::Metadata) -> FileStamp {
         #[cfg(unix)]
         let inode = std::os::unix::fs::MetadataExt::ino(metadata);
@@ -265,9 +272,7 @@ impl PinStore {
             .with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&temporary, text + "\n").map_err(fail)?;
         std::fs::rename(&temporary, &self.path).map_err(fail)?;
-        current.stamp = std::fs::metadata(&self.path)
-            .ok()
-            .map(|m| FileStamp::of(&m));
+        current.stamp = FileStamp::at(&self.path);
         *loaded = current;
         Ok(())
     }
@@ -283,10 +288,7 @@ impl PinStore {
     /// problem is logged): a broken file never unpins anything.
     fn current(&self) -> std::sync::MutexGuard<'_, Loaded> {
         let mut loaded = self.lock();
-        let stamp = std::fs::metadata(&self.path)
-            .ok()
-            .map(|metadata| FileStamp::of(&metadata));
-        if stamp != loaded.stamp {
+        if FileStamp::at(&self.path) != loaded.stamp {
             match read_pin_file(&self.path) {
                 Ok(fresh) => *loaded = fresh,
                 Err(err) => tracing::warn!("{err}; keeping the pins read before"),

@@ -55,7 +55,7 @@ pub struct RawPostgresConfig {
     #[serde(default)]
     pub url: Option<String>,
     /// This instance's log name (table prefix). Instances may share one (their batches take
-    /// turns on the head row) or keep their own. Default `airlock_audit`.
+    /// turns on the head table) or keep their own. Default `airlock_audit`.
     #[serde(default)]
     pub log: Option<String>,
 }

@@ -71,7 +71,7 @@ pub enum AuditError {
         source: rusqlite::Error,
     },
     /// A PostgreSQL call failed.
-    #[error("audit database error while {action}: {source}")]
+    #[error("audit database error while {action}: {}", postgres_detail(.source))]
     Postgres {
         /// What was being done.
         action: &'static str,
@@ -103,5 +103,17 @@ pub enum AuditError {
 impl AuditError {
     pub(crate) fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> AuditError {
         move |source| AuditError::Sqlite { action, source }
+    }
+}
+
+/// The server's own message for a database error (`postgres::Error` displays only "db
+/// error"), or the client's error with its cause, e.g. why a connection failed.
+fn postgres_detail(error: &postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{} (SQLSTATE {})", db.message(), db.code().code());
+    }
+    match std::error::Error::source(error) {
+        Some(cause) => format!("{error}: {cause}"),
+        None => error.to_string(),
     }
 }

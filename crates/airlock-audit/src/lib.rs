@@ -63,8 +63,9 @@
 //! Behind [`AuditStore`]: [`SqliteStore`] (default, `./airlock-data/audit.db`, the key in
 //! `audit.key` beside it, created with mode 0600) and [`PostgresStore`] for fleets (tables
 //! `<log>_records`, `<log>_head`, `<log>_meta`; `synchronous_commit = on`; each batch locks
-//! the head row, so instances sharing a log name wait for each other's commits). Readers open their own connection and read one
-//! snapshot, so `verify`, `tail`, `session` and export never block the writer.
+//! the head table, so instances sharing a log name wait for each other's commits). Readers
+//! open their own connection and read one snapshot, so `verify`, `tail`, `session` and
+//! export never block the writer.
 //!
 //! Both stores write schema version 2 (records have a nullable `context` column, the
 //! [`AuditContext`] as canonical JSON, NULL when empty). A schema 1 log, written before

@@ -2,8 +2,8 @@
 //! shared) into a shared database, and auditors verify and export them from anywhere.
 //!
 //! Durability: each batch is one transaction committed with `synchronous_commit = on`, so the
-//! server has flushed its WAL before `COMMIT` returns. Each batch locks the head row and
-//! continues the chain from it, so instances that share a log name interleave into one chain
+//! server has flushed its WAL before `COMMIT` returns. Each batch locks the head table and
+//! continues the chain from the head, so instances that share a log name interleave into one chain
 //! (waiting for each other's commits) instead of forking it.
 
 use postgres::types::ToSql;
@@ -348,26 +348,22 @@ impl AuditStore for PostgresStore {
     fn append_batch(&mut self, chain: &mut ChainBatch<'_>) -> Result<ChainedBatch, AuditError> {
         let (records, head_table, _) = self.tables();
         let mut tx = self.client.transaction().map_err(pg("starting a batch"))?;
-        // FOR UPDATE: every other writer of this log waits here until this batch commits.
-        let lock_head =
-            format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1 FOR UPDATE");
-        let mut current = head_from(
-            tx.query_opt(&lock_head, &[])
-                .map_err(pg("locking the head"))?,
+        // Writers of this log take turns here: the mode excludes itself (and every writer)
+        // but not readers. A lock on the head row would not do: the log's first batch has no
+        // row to lock, and mixing row and table locks between writers deadlocks.
+        tx.batch_execute(&format!(
+            "LOCK TABLE {head_table} IN SHARE ROW EXCLUSIVE MODE"
+        ))
+        .map_err(pg("locking the head"))?;
+        // Read after the lock: under READ COMMITTED each statement sees what was committed
+        // when it started, so this sees the batch that held the lock before.
+        let current = head_from(
+            tx.query_opt(
+                &format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1"),
+                &[],
+            )
+            .map_err(pg("reading the head"))?,
         );
-        if current.is_none() {
-            // No head row to lock yet (the log's first batch): lock the table instead, a mode
-            // that excludes itself and every writer, so that two first batches take turns
-            // rather than both starting the chain; the second then finds the first's head.
-            tx.batch_execute(&format!(
-                "LOCK TABLE {head_table} IN SHARE ROW EXCLUSIVE MODE"
-            ))
-            .map_err(pg("locking the head table"))?;
-            current = head_from(
-                tx.query_opt(&lock_head, &[])
-                    .map_err(pg("locking the head"))?,
-            );
-        }
         let chained = chain(current)?;
         let (batch, head) = (&chained.records, &chained.head);
         // One statement per batch: arrays of columns, unnested into rows.

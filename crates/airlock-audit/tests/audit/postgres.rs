@@ -116,26 +116,34 @@ fn two_writers_on_the_same_postgres_log_interleave_into_one_chain() {
 }
 
 /// Instances of a fleet started together on a new log: their first batches race for a head
-/// row that does not exist yet, and must take turns instead of both writing record 1.
+/// that does not exist yet, and must take turns instead of both writing record 1; meanwhile
+/// the instances that got in first append again, and must not deadlock with those still
+/// waiting for their first turn.
 #[test]
 fn writers_starting_a_new_postgres_log_together_all_get_their_records_in() {
+    const WRITERS: usize = 4;
+    const APPENDS: u64 = 8;
     for round in 0..5 {
         let pg = PgLog::new("race");
         let key = AuditKey::from_bytes([6; 32]);
-        let writers: Vec<AuditLog> = (0..4).map(|_| pg.open(&key)).collect();
+        let writers: Vec<AuditLog> = (0..WRITERS).map(|_| pg.open(&key)).collect();
         let start = std::sync::Barrier::new(writers.len());
         std::thread::scope(|scope| {
-            for (n, writer) in writers.iter().enumerate() {
+            for writer in &writers {
                 let start = &start;
                 scope.spawn(move || {
                     start.wait();
-                    writer.append(&entry(n as u64)).unwrap();
+                    for n in 0..APPENDS {
+                        if let Err(err) = writer.append(&entry(n)) {
+                            panic!("round {round}, append {n}: {err}");
+                        }
+                    }
                 });
             }
         });
         let report = writers[0].verify().unwrap();
         assert!(report.is_intact(), "round {round}: {report:?}");
-        assert_eq!(report.records, 4, "round {round}");
+        assert_eq!(report.records, WRITERS as u64 * APPENDS, "round {round}");
     }
 }
 
@@ -221,4 +229,19 @@ fn a_schema_1_postgres_log_verifies_as_it_is_and_the_writer_migrates_it() {
     let report = reader.verify(Some(&key)).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.records, 4);
+}
+
+/// The client's own display of a server error is "db error"; the operator needs the server's
+/// message to know what to fix.
+#[test]
+fn a_database_error_says_what_the_server_said() {
+    let url = "host=127.0.0.1 port=5432 user=postgres dbname=airlock_no_such_database";
+    let err = AuditReader::open_postgres(url, "airlock_audit").unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("connecting to PostgreSQL")
+            && message.contains("\"airlock_no_such_database\" does not exist")
+            && message.contains("SQLSTATE 3D000"),
+        "{message}"
+    );
 }

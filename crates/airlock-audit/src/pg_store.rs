@@ -301,12 +301,22 @@ fn read_row(row: &Row) -> Result<StoredRecord, AuditError> {
     })
 }
 
-fn head_from(row: Option<Row>) -> Option<SignedHead> {
-    row.map(|row| SignedHead {
+/// The log's signed head; `None` before its first batch.
+fn read_head(
+    client: &mut impl GenericClient,
+    head_table: &str,
+) -> Result<Option<SignedHead>, AuditError> {
+    let row = client
+        .query_opt(
+            &format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1"),
+            &[],
+        )
+        .map_err(pg("reading the head"))?;
+    Ok(row.map(|row| SignedHead {
         sequence: u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
         hash: row.get(1),
         mac: row.get(2),
-    })
+    }))
 }
 
 fn to_i64(value: u64) -> Result<i64, AuditError> {
@@ -324,15 +334,8 @@ impl AuditStore for PostgresStore {
     }
 
     fn head(&mut self) -> Result<Option<SignedHead>, AuditError> {
-        let (_, head, _) = self.tables();
-        let row = self
-            .client
-            .query_opt(
-                &format!("SELECT sequence, hash, mac FROM {head} WHERE id = 1"),
-                &[],
-            )
-            .map_err(pg("reading the head"))?;
-        Ok(head_from(row))
+        let (_, head_table, _) = self.tables();
+        read_head(&mut self.client, &head_table)
     }
 
     fn last_record(&mut self) -> Result<Option<StoredRecord>, AuditError> {
@@ -357,13 +360,7 @@ impl AuditStore for PostgresStore {
         .map_err(pg("locking the head"))?;
         // Read after the lock: under READ COMMITTED each statement sees what was committed
         // when it started, so this sees the batch that held the lock before.
-        let current = head_from(
-            tx.query_opt(
-                &format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1"),
-                &[],
-            )
-            .map_err(pg("reading the head"))?,
-        );
+        let current = read_head(&mut tx, &head_table)?;
         let chained = chain(current)?;
         let (batch, head) = (&chained.records, &chained.head);
         // One statement per batch: arrays of columns, unnested into rows.
@@ -440,13 +437,7 @@ impl AuditStore for PostgresStore {
             .read_only(true)
             .start()
             .map_err(pg("starting a read"))?;
-        let head = head_from(
-            tx.query_opt(
-                &format!("SELECT sequence, hash, mac FROM {head_table} WHERE id = 1"),
-                &[],
-            )
-            .map_err(pg("reading the head"))?,
-        );
+        let head = read_head(&mut tx, &head_table)?;
         if self.schema != Schema::CURRENT {
             self.schema = read_schema(&mut tx, &meta, &location)?;
         }

@@ -3,8 +3,8 @@
 //!
 //! Durability: each batch is one transaction committed with `synchronous_commit = on`, so the
 //! server has flushed its WAL before `COMMIT` returns. Each batch locks the head table and
-//! continues the chain from the head, so instances that share a log name interleave into one chain
-//! (waiting for each other's commits) instead of forking it.
+//! continues the chain from the head, so instances that share a log name interleave into one
+//! chain (waiting for each other's commits) instead of forking it.
 
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row};

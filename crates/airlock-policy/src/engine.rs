@@ -181,6 +181,14 @@ pub(crate) const CONTEXT_ATTRIBUTES: [&str; 8] = [
     "resource_scope",
 ];
 
+/// The attributes of `context.session`, each built only when a policy that may apply reads it.
+pub(crate) const SESSION_ATTRIBUTES: [&str; 3] = ["taint", "tools_used", "call_count"];
+
+/// A decision is remembered ([`DecisionMemo`]) only for requests whose arguments, keys and
+/// string values together, are at most this many bytes: the memo holds the context, and the
+/// context holds the arguments.
+const MEMO_ARGUMENT_BYTES: usize = 1024;
+
 /// Seconds since the Unix epoch (0 if the clock is before it).
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
@@ -262,6 +270,16 @@ impl PolicyEngine {
         let action_uid = uid("Action", request.action.as_str())?;
         let (policies, needs) = shape.policies(request.action, &action_uid, snapshot);
         let context = self.context(request, *needs)?;
+        let memo = &shape.decisions[request.action.index()];
+        let remembered_context =
+            arguments_fit_in_memo(&request.arguments, MEMO_ARGUMENT_BYTES).then(|| context.clone());
+        if let Some(context) = &remembered_context
+            && let Some(decision) = memo.get(context)
+        {
+            return Ok(decision);
+        }
+        let context =
+            Context::from_pairs(context).map_err(|e| format!("invalid request context: {e}"))?;
         // No schema check of the request or the entities here: both are built by this module
         // in the schema's shape (the arguments by their declared types), and a value of the
         // wrong type would make the policy reading it fail to evaluate — which is a deny. The
@@ -285,19 +303,23 @@ impl PolicyEngine {
             .errors()
             .map(|e| e.to_string())
             .collect();
-        if !errors.is_empty() {
-            return Ok(Decision::deny(format!(
+        let decision = if errors.is_empty() {
+            let satisfied: Vec<&PolicyMeta> = response
+                .diagnostics()
+                .reason()
+                .filter_map(|id| snapshot.meta.get(id))
+                .collect();
+            combine(&satisfied, request.action, &built.resource_name)
+        } else {
+            Decision::deny(format!(
                 "policy evaluation failed, denying: {}",
                 errors.join("; ")
-            )));
+            ))
+        };
+        if let Some(context) = remembered_context {
+            memo.set(context, decision.clone());
         }
-
-        let satisfied: Vec<&PolicyMeta> = response
-            .diagnostics()
-            .reason()
-            .filter_map(|id| snapshot.meta.get(id))
-            .collect();
-        Ok(combine(&satisfied, request.action, &built.resource_name))
+        Ok(decision)
     }
 
     /// The request's entities and policy subsets, from the snapshot's cache or built now.
@@ -309,6 +331,7 @@ impl PolicyEngine {
         let shape = Arc::new(Shape {
             built: self.entities(request)?,
             subsets: Default::default(),
+            decisions: Default::default(),
         });
         self.snapshot.shapes.insert(key, Arc::clone(&shape));
         Ok(shape)
@@ -429,10 +452,10 @@ impl PolicyEngine {
         })
     }
 
-    /// The request context: the arguments always (they are checked against the tool's
-    /// declared types whether a policy reads them or not), the other attributes when `needs`
-    /// says a policy in the subset reads them.
-    fn context(&self, request: &Request, needs: ContextNeeds) -> Result<Context, String> {
+    /// The request context's attributes: the arguments always (they are checked against the
+    /// tool's declared types whether a policy reads them or not), the others when `needs` says
+    /// a policy in the subset reads them.
+    fn context(&self, request: &Request, needs: ContextNeeds) -> Result<ContextPairs, String> {
         let snapshot = &*self.snapshot;
         let tool_config = request
             .tool
@@ -470,11 +493,19 @@ impl PolicyEngine {
         }
         if needs.includes("session") {
             let session = &request.session;
-            let session_expr = record([
-                ("taint", strings(session.taint.iter().cloned())),
-                ("tools_used", strings(session.tools_used.keys().cloned())),
-                ("call_count", long(session.call_count)),
-            ])?;
+            let mut fields = Vec::new();
+            if needs.includes_session("taint") {
+                fields.push(("taint".to_owned(), strings(session.taint.iter().cloned())));
+            }
+            if needs.includes_session("tools_used") {
+                let tools = strings(session.tools_used.keys().cloned());
+                fields.push(("tools_used".to_owned(), tools));
+            }
+            if needs.includes_session("call_count") {
+                fields.push(("call_count".to_owned(), long(session.call_count)));
+            }
+            let session_expr = RestrictedExpression::new_record(fields)
+                .map_err(|e| format!("invalid request context: {e}"))?;
             pairs.push(("session".to_owned(), session_expr));
         }
         if needs.includes("findings") {
@@ -533,7 +564,7 @@ impl PolicyEngine {
             });
             pairs.push(("resource_scope".to_owned(), scope(&resource_scope)?));
         }
-        Context::from_pairs(pairs).map_err(|e| format!("invalid request context: {e}"))
+        Ok(pairs)
     }
 }
 
@@ -545,6 +576,8 @@ pub(crate) struct Shape {
     built: Built,
     /// Per [`Action::index`], filled on first use: the policies and what they read.
     subsets: [OnceLock<(PolicySet, ContextNeeds)>; Action::COUNT],
+    /// Per [`Action::index`]: the last decision and the context it was made in.
+    decisions: [DecisionMemo; Action::COUNT],
 }
 
 impl Shape {
@@ -651,6 +684,69 @@ impl std::fmt::Debug for ShapeCache {
             .len();
         write!(f, "ShapeCache({shapes} shapes)")
     }
+}
+
+/// The attributes of a request `context`, as [`Context::from_pairs`] takes them.
+type ContextPairs = Vec<(String, RestrictedExpression)>;
+
+/// The last decision made for one shape and action, with the context it was made in.
+///
+/// Cedar evaluation is deterministic: the same policies, entities and context always give the
+/// same answer. Within one [`Shape`] and action the policies (the subset) and the entities are
+/// fixed, so a request whose context equals the remembered one gets the remembered decision
+/// without evaluating. The key is the context's attributes themselves, exactly what Cedar
+/// would be given, so it cannot drift from what the policies read; and because the engine
+/// builds only the attributes the policies read ([`ContextNeeds`]), a context stays equal from
+/// call to call unless something a policy reads changed. One entry per shape and action keeps
+/// memory bounded, with [`MEMO_ARGUMENT_BYTES`] bounding the entry.
+#[derive(Default)]
+struct DecisionMemo(Mutex<Option<(ContextPairs, Decision)>>);
+
+impl DecisionMemo {
+    fn get(&self, context: &ContextPairs) -> Option<Decision> {
+        let remembered = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*remembered {
+            Some((key, decision)) if key == context => Some(decision.clone()),
+            _ => None,
+        }
+    }
+
+    fn set(&self, context: ContextPairs, decision: Decision) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((context, decision));
+    }
+}
+
+/// Whether `arguments`' keys and string values add up to at most `budget` bytes (other values
+/// count 8 each).
+fn arguments_fit_in_memo(arguments: &Value, budget: usize) -> bool {
+    fn size(value: &Value, left: &mut usize) -> bool {
+        let cost = match value {
+            Value::String(text) => text.len(),
+            _ => 8,
+        };
+        let Some(rest) = left.checked_sub(cost) else {
+            return false;
+        };
+        *left = rest;
+        match value {
+            Value::Array(items) => items.iter().all(|item| size(item, left)),
+            Value::Object(map) => map.iter().all(|(key, item)| {
+                left.checked_sub(key.len()).is_some_and(|rest| {
+                    *left = rest;
+                    size(item, left)
+                })
+            }),
+            _ => true,
+        }
+    }
+    let mut left = budget;
+    size(arguments, &mut left)
 }
 
 /// The Cedar entities of one request, and the uids the policy subset is chosen by.
@@ -853,6 +949,8 @@ fn uid(kind: &str, id: &str) -> Result<EntityUid, String> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -868,6 +966,22 @@ mod tests {
             seen[action.index()] = true;
         }
         assert!(seen.iter().all(|seen| *seen));
+    }
+
+    #[test]
+    fn only_small_arguments_are_remembered() {
+        assert!(arguments_fit_in_memo(&Value::Null, 8));
+        assert!(arguments_fit_in_memo(&json!({"path": "a/b"}), 20));
+        // 4 + 3 bytes of key and value, 8 for the object.
+        assert!(!arguments_fit_in_memo(&json!({"path": "a/b"}), 14));
+        assert!(arguments_fit_in_memo(&json!({"path": "a/b"}), 15));
+        assert!(!arguments_fit_in_memo(
+            &json!({"body": "x".repeat(2000)}),
+            1024
+        ));
+        assert!(!arguments_fit_in_memo(&json!({"n": vec![1; 200]}), 1024));
+        let deep = (0..200).fold(json!(1), |inner, _| json!([inner]));
+        assert!(!arguments_fit_in_memo(&deep, 1024));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use cedar_policy::{
 
 use crate::args::{ArgType, write_record};
 use crate::config::{PolicyConfig, TrifectaMode};
-use crate::engine::{CONTEXT_ATTRIBUTES, ShapeCache};
+use crate::engine::{CONTEXT_ATTRIBUTES, SESSION_ATTRIBUTES, ShapeCache};
 
 /// The schema shipped with airlock, before the generated `Arguments` line.
 pub const BUILTIN_SCHEMA: &str = include_str!("../../../policies/airlock.cedarschema");
@@ -400,11 +400,15 @@ impl PolicySnapshot {
 /// snapshot.
 pub const SHAPE_CACHE_LIMIT: usize = 4096;
 
-/// Which top-level `context` attributes ([`CONTEXT_ATTRIBUTES`]) a set of policies reads, so
-/// that the engine builds only those: a policy reads `x` when it says `context.x` or
-/// `context has x`; one that uses `context` in any other way, or names an attribute airlock
-/// does not provide, counts as reading all of them. Leaving out an attribute a policy reads
-/// would make it fail to evaluate (a deny), so the analysis only errs towards building more.
+/// Which `context` attributes a set of policies reads, so that the engine builds only those:
+/// the top-level ones ([`CONTEXT_ATTRIBUTES`]), and within `session` each of
+/// [`SESSION_ATTRIBUTES`] (`call_count` changes on every call, so a context that carries it only
+/// for the policies that read it stays equal from call to call, which is what the engine's
+/// decision memo keys on). A policy reads `x` when it says `context.x` or `context has x`, and
+/// `session.y` when it says `context.session.y` or `context.session has y`; one that uses
+/// `context` (or `context.session`) in any other way, or names an attribute airlock does not
+/// provide, counts as reading all of it. Leaving out an attribute a policy reads would make it
+/// fail to evaluate (a deny), so the analysis only errs towards building more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ContextNeeds(u16);
 
@@ -421,9 +425,14 @@ impl ContextNeeds {
         needs
     }
 
-    /// Whether `attribute` must be built.
+    /// Whether the top-level attribute `attribute` must be built.
     pub(crate) fn includes(self, attribute: &str) -> bool {
         attribute_bit(attribute).is_none_or(|bit| self.0 & bit != 0)
+    }
+
+    /// Whether `context.session.attribute` must be built.
+    pub(crate) fn includes_session(self, attribute: &str) -> bool {
+        session_attribute_bit(attribute).is_none_or(|bit| self.0 & bit != 0)
     }
 
     fn union(self, other: ContextNeeds) -> ContextNeeds {
@@ -436,11 +445,16 @@ impl ContextNeeds {
         match json {
             serde_json::Value::Object(map) => {
                 for (key, operand) in map {
-                    if (key == "." || key == "has")
-                        && let Some(attribute) = context_attribute(operand)
-                    {
-                        self.add(attribute);
-                        continue;
+                    if key == "." || key == "has" {
+                        if let Some(attribute) = session_attribute(operand) {
+                            self.add_session(attribute);
+                            continue;
+                        }
+                        if let Some(attribute) = context_attribute(operand) {
+                            // `context has session` asks only whether the record is there.
+                            self.add(attribute, key == ".");
+                            continue;
+                        }
                     }
                     if key == "Var" && operand == "context" {
                         *self = ContextNeeds::ALL;
@@ -453,13 +467,27 @@ impl ContextNeeds {
         }
     }
 
-    fn add(&mut self, attribute: &str) {
-        *self = match attribute_bit(attribute) {
-            Some(bit) => ContextNeeds(self.0 | bit),
-            None => ContextNeeds::ALL,
+    /// `context.attribute` is read; for `session` read `whole`, all of its attributes too.
+    fn add(&mut self, attribute: &str, whole: bool) {
+        self.0 |= match attribute_bit(attribute) {
+            Some(bit) if attribute == "session" && whole => bit | ALL_SESSION_BITS,
+            Some(bit) => bit,
+            None => u16::MAX,
         };
     }
+
+    /// `context.session.attribute` is read: the session record, with that attribute.
+    fn add_session(&mut self, attribute: &str) {
+        match session_attribute_bit(attribute) {
+            // `session` is always a context attribute; were it not, build everything.
+            Some(bit) => self.0 |= bit | attribute_bit("session").unwrap_or(u16::MAX),
+            None => self.add("session", true),
+        }
+    }
 }
+
+/// The bits of [`SESSION_ATTRIBUTES`], after those of [`CONTEXT_ATTRIBUTES`].
+const ALL_SESSION_BITS: u16 = ((1 << SESSION_ATTRIBUTES.len()) - 1) << CONTEXT_ATTRIBUTES.len();
 
 /// `attribute`'s bit in a [`ContextNeeds`]; `None` for a name airlock does not provide.
 fn attribute_bit(attribute: &str) -> Option<u16> {
@@ -469,10 +497,29 @@ fn attribute_bit(attribute: &str) -> Option<u16> {
         .map(|index| 1 << index)
 }
 
+/// `context.session.attribute`'s bit in a [`ContextNeeds`]; `None` for a name airlock does not
+/// provide.
+fn session_attribute_bit(attribute: &str) -> Option<u16> {
+    SESSION_ATTRIBUTES
+        .iter()
+        .position(|known| *known == attribute)
+        .map(|index| 1 << (CONTEXT_ATTRIBUTES.len() + index))
+}
+
 /// `x` when `operand` is `{"left": {"Var": "context"}, "attr": "x"}`.
 fn context_attribute(operand: &serde_json::Value) -> Option<&str> {
     let left = operand.get("left")?;
     if left.get("Var").and_then(serde_json::Value::as_str) != Some("context") {
+        return None;
+    }
+    operand.get("attr")?.as_str()
+}
+
+/// `y` when `operand` is `{"left": {".": <context.session>}, "attr": "y"}` (`context.session.y`
+/// or `context.session has y`).
+fn session_attribute(operand: &serde_json::Value) -> Option<&str> {
+    let session = operand.get("left")?.get(".")?;
+    if context_attribute(session)? != "session" {
         return None;
     }
     operand.get("attr")?.as_str()
@@ -776,6 +823,49 @@ mod tests {
             )),
             ["time"]
         );
+    }
+
+    fn session_attributes(needs: ContextNeeds) -> Vec<&'static str> {
+        SESSION_ATTRIBUTES
+            .into_iter()
+            .filter(|attribute| needs.includes_session(attribute))
+            .collect()
+    }
+
+    /// `call_count` changes on every call: a context that carries it only for the policies
+    /// that read it stays equal from call to call (the engine's decision memo).
+    #[test]
+    fn session_needs_are_the_session_attributes_a_policy_reads() {
+        let taint = needs(
+            r#"forbid(principal, action, resource)
+               when { context has session && context.session.taint.contains("untrusted") };"#,
+        );
+        assert_eq!(attributes(taint), ["session"]);
+        assert_eq!(session_attributes(taint), ["taint"]);
+        let count = needs(
+            r#"forbid(principal, action, resource)
+               when { context.session has call_count && context.session["call_count"] > 9 };"#,
+        );
+        assert_eq!(session_attributes(count), ["call_count"]);
+        assert_eq!(
+            session_attributes(needs(
+                r#"permit(principal, action, resource) when { context has session };"#
+            )),
+            Vec::<&str>::new()
+        );
+        // The record read as a whole, or an attribute airlock does not provide: all of it.
+        for text in [
+            r#"permit(principal, action, resource) when { context.session == {} };"#,
+            r#"permit(principal, action, resource) when { context.session.not_a_session_attribute };"#,
+        ] {
+            assert_eq!(attributes(needs(text)), ["session"], "{text}");
+            assert_eq!(
+                session_attributes(needs(text)),
+                SESSION_ATTRIBUTES,
+                "{text}"
+            );
+        }
+        assert_eq!(session_attributes(ContextNeeds::ALL), SESSION_ATTRIBUTES);
     }
 
     #[test]

@@ -545,3 +545,78 @@ fn each_policy_sees_the_context_it_reads_whatever_the_others_read() {
     result.action = Action::ReceiveToolResult;
     assert_eq!(engine.authorize(&result).outcome, Outcome::Allow);
 }
+
+/// The engine remembers the last decision per principal, tool and action with the context it
+/// was made in. A request whose context differs in anything a policy reads must be decided
+/// afresh, and one that differs only in what no policy reads (here the call count, which
+/// changes on every call) may reuse it. Every request below is decided by one long-lived
+/// engine and by a fresh one, in an order that keeps returning to earlier contexts; the
+/// decisions, reasons included, must be the same.
+#[test]
+fn remembered_decisions_follow_everything_the_policies_read() {
+    let toml_text = format!("{HTTP}\n[tools.wiki_search]\nlabels = [\"read_only\"]\n");
+    let policies = r#"
+        @id("permit") permit(principal, action, resource);
+        @id("tainted") @outcome("require_approval") @reason("the session read untrusted text")
+        forbid(principal, action == Action::"call_tool", resource)
+        when { context.session.taint.contains("untrusted") };
+        @id("host") forbid(principal, action == Action::"call_tool", resource == Tool::"http_post")
+        when { context.arguments has url && !(context.arguments.url like "https://api.example.com/*") };
+        @id("injection") forbid(principal, action, resource)
+        when { context.findings.max_injection_score > 50 };
+        @id("night") @outcome("step_up") @acr_values("urn:mfa")
+        forbid(principal, action == Action::"call_tool", resource == Tool::"http_post")
+        when { context.time.hour < 6 };
+    "#;
+    let long_lived = engine_with(&toml_text, policies);
+    let fresh = || engine_with(&toml_text, policies);
+
+    let noon = NOW - NOW.rem_euclid(86_400) + 12 * 3600;
+    let night = noon - 9 * 3600;
+    let big_body = "x".repeat(4096);
+    let mut requests = Vec::new();
+    for round in 0..3_u64 {
+        for tool in ["http_post", "wiki_search"] {
+            for url in ["https://api.example.com/a", "https://attacker.example/a"] {
+                for tainted in [false, true] {
+                    for injected in [false, true] {
+                        for now in [noon, night] {
+                            let mut request = call(tool, json!({"url": url, "body": "hi"}));
+                            if round == 2 {
+                                // Too large to remember: decided every time.
+                                request.arguments = json!({"url": url, "body": big_body});
+                            }
+                            request.now = now;
+                            request.session.call_count = round * 100 + requests.len() as u64;
+                            if tainted {
+                                request.session.taint.insert("untrusted".to_owned());
+                            }
+                            if injected {
+                                request.findings =
+                                    vec![finding(airlock_core::Category::Injection, 0.9, 0, 2)];
+                            }
+                            requests.push(request);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut outcomes = BTreeSet::new();
+    for request in &requests {
+        // Twice in a row, one call later: the second is the remembered one.
+        for later in 0..2 {
+            let mut request = request.clone();
+            request.session.call_count += later;
+            let remembered = long_lived.authorize(&request);
+            assert_eq!(remembered, fresh().authorize(&request), "{request:?}");
+            outcomes.insert(format!("{:?}", remembered.outcome));
+        }
+    }
+    assert_eq!(
+        outcomes,
+        ["Allow", "Deny", "RequireApproval", "StepUp"]
+            .map(str::to_owned)
+            .into()
+    );
+}

@@ -267,9 +267,8 @@ impl PolicyEngine {
         let snapshot = &*self.snapshot;
         let shape = self.shape(request)?;
         let built = &shape.built;
-        let action_uid = uid("Action", request.action.as_str())?;
-        let (policies, needs) = shape.policies(request.action, &action_uid, snapshot);
-        let context = self.context(request, *needs)?;
+        let subset = shape.subset(request.action, snapshot)?;
+        let context = self.context(request, subset.needs)?;
         let memo = &shape.decisions[request.action.index()];
         let remembered_context =
             arguments_fit_in_memo(&request.arguments, MEMO_ARGUMENT_BYTES).then(|| context.clone());
@@ -286,15 +285,15 @@ impl PolicyEngine {
         // checks cost more than evaluating the whole built-in pack.
         let cedar_request = cedar_policy::Request::new(
             built.principal.clone(),
-            action_uid,
+            subset.action.clone(),
             built.resource.clone(),
             context,
             None,
         )
         .map_err(|e| format!("invalid request: {e}"))?;
-        let response = self
-            .authorizer
-            .is_authorized(&cedar_request, policies, &built.entities);
+        let response =
+            self.authorizer
+                .is_authorized(&cedar_request, &subset.policies, &built.entities);
 
         // Fail closed on any evaluation error: a policy that could not be evaluated might
         // have been the forbid that mattered.
@@ -568,34 +567,47 @@ impl PolicyEngine {
     }
 }
 
-/// What a request's principal and resource make of one snapshot: the Cedar entities, and per
-/// action the policies whose head can match. Everything in it follows from the [`ShapeKey`]
+/// What a request's principal and resource make of one snapshot: the Cedar entities, per
+/// action the policies whose head can match, and per action the last decision. Everything in it follows from the [`ShapeKey`]
 /// fields and the snapshot, so it is built once per snapshot and reused by every request of
 /// that shape (a reload builds a new snapshot with an empty cache).
 pub(crate) struct Shape {
     built: Built,
-    /// Per [`Action::index`], filled on first use: the policies and what they read.
-    subsets: [OnceLock<(PolicySet, ContextNeeds)>; Action::COUNT],
+    /// Per [`Action::index`], filled on first use.
+    subsets: [OnceLock<Subset>; Action::COUNT],
     /// Per [`Action::index`]: the last decision and the context it was made in.
     decisions: [DecisionMemo; Action::COUNT],
 }
 
+/// One action's part of a [`Shape`].
+struct Subset {
+    /// The action's Cedar uid.
+    action: EntityUid,
+    /// The policies whose head can match.
+    policies: PolicySet,
+    /// What those policies read of the context.
+    needs: ContextNeeds,
+}
+
 impl Shape {
-    fn policies(
-        &self,
-        action: Action,
-        action_uid: &EntityUid,
-        snapshot: &PolicySnapshot,
-    ) -> &(PolicySet, ContextNeeds) {
-        self.subsets[action.index()].get_or_init(|| {
-            snapshot.policies_for(
-                action_uid,
-                &self.built.principal,
-                &self.built.principal_ancestors,
-                &self.built.resource,
-                &self.built.resource_ancestors,
-            )
-        })
+    fn subset(&self, action: Action, snapshot: &PolicySnapshot) -> Result<&Subset, String> {
+        let slot = &self.subsets[action.index()];
+        if let Some(subset) = slot.get() {
+            return Ok(subset);
+        }
+        let action_uid = uid("Action", action.as_str())?;
+        let (policies, needs) = snapshot.policies_for(
+            &action_uid,
+            &self.built.principal,
+            &self.built.principal_ancestors,
+            &self.built.resource,
+            &self.built.resource_ancestors,
+        );
+        Ok(slot.get_or_init(|| Subset {
+            action: action_uid,
+            policies,
+            needs,
+        }))
     }
 }
 

@@ -567,10 +567,10 @@ impl PolicyEngine {
     }
 }
 
-/// What a request's principal and resource make of one snapshot: the Cedar entities, per
-/// action the policies whose head can match, and per action the last decision. Everything in it follows from the [`ShapeKey`]
-/// fields and the snapshot, so it is built once per snapshot and reused by every request of
-/// that shape (a reload builds a new snapshot with an empty cache).
+/// What a request's principal and resource make of one snapshot: the Cedar entities, and per
+/// action the policies whose head can match and the last decision. Everything in it follows
+/// from the [`ShapeKey`] fields and the snapshot, so it is built once per snapshot and reused
+/// by every request of that shape (a reload builds a new snapshot with an empty cache).
 pub(crate) struct Shape {
     built: Built,
     /// Per [`Action::index`], filled on first use.

@@ -270,13 +270,11 @@ impl PolicyEngine {
         let subset = shape.subset(request.action, snapshot)?;
         let context = self.context(request, subset.needs)?;
         let memo = &shape.decisions[request.action.index()];
-        let remembered_context =
-            arguments_fit_in_memo(&request.arguments, MEMO_ARGUMENT_BYTES).then(|| context.clone());
-        if let Some(context) = &remembered_context
-            && let Some(decision) = memo.get(context)
-        {
+        let remember = arguments_fit_in_memo(&request.arguments, MEMO_ARGUMENT_BYTES);
+        if remember && let Some(decision) = memo.get(&context) {
             return Ok(decision);
         }
+        let remembered_context = remember.then(|| context.clone());
         let context =
             Context::from_pairs(context).map_err(|e| format!("invalid request context: {e}"))?;
         // No schema check of the request or the entities here: both are built by this module
@@ -494,18 +492,15 @@ impl PolicyEngine {
             let session = &request.session;
             let mut fields = Vec::new();
             if needs.includes_session("taint") {
-                fields.push(("taint".to_owned(), strings(session.taint.iter().cloned())));
+                fields.push(("taint", strings(session.taint.iter().cloned())));
             }
             if needs.includes_session("tools_used") {
-                let tools = strings(session.tools_used.keys().cloned());
-                fields.push(("tools_used".to_owned(), tools));
+                fields.push(("tools_used", strings(session.tools_used.keys().cloned())));
             }
             if needs.includes_session("call_count") {
-                fields.push(("call_count".to_owned(), long(session.call_count)));
+                fields.push(("call_count", long(session.call_count)));
             }
-            let session_expr = RestrictedExpression::new_record(fields)
-                .map_err(|e| format!("invalid request context: {e}"))?;
-            pairs.push(("session".to_owned(), session_expr));
+            pairs.push(("session".to_owned(), record(fields)?));
         }
         if needs.includes("findings") {
             let findings = summarise(&request.findings, &request.data_flows)?;
@@ -935,8 +930,8 @@ fn scope(scope: &Scope) -> Result<RestrictedExpression, String> {
     ])
 }
 
-fn record<const N: usize>(
-    fields: [(&str, RestrictedExpression); N],
+fn record<'a>(
+    fields: impl IntoIterator<Item = (&'a str, RestrictedExpression)>,
 ) -> Result<RestrictedExpression, String> {
     RestrictedExpression::new_record(fields.into_iter().map(|(k, v)| (k.to_owned(), v)))
         .map_err(|e| format!("invalid request context: {e}"))

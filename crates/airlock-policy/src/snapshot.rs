@@ -479,8 +479,10 @@ impl ContextNeeds {
     /// `context.session.attribute` is read: the session record, with that attribute.
     fn add_session(&mut self, attribute: &str) {
         match session_attribute_bit(attribute) {
-            // `session` is always a context attribute; were it not, build everything.
-            Some(bit) => self.0 |= bit | attribute_bit("session").unwrap_or(u16::MAX),
+            Some(bit) => {
+                self.add("session", false);
+                self.0 |= bit;
+            }
             None => self.add("session", true),
         }
     }
@@ -489,21 +491,23 @@ impl ContextNeeds {
 /// The bits of [`SESSION_ATTRIBUTES`], after those of [`CONTEXT_ATTRIBUTES`].
 const ALL_SESSION_BITS: u16 = ((1 << SESSION_ATTRIBUTES.len()) - 1) << CONTEXT_ATTRIBUTES.len();
 
-/// `attribute`'s bit in a [`ContextNeeds`]; `None` for a name airlock does not provide.
+/// `context.attribute`'s bit in a [`ContextNeeds`]; `None` for a name airlock does not provide.
 fn attribute_bit(attribute: &str) -> Option<u16> {
-    CONTEXT_ATTRIBUTES
-        .iter()
-        .position(|known| *known == attribute)
-        .map(|index| 1 << index)
+    bit_of(&CONTEXT_ATTRIBUTES, 0, attribute)
 }
 
 /// `context.session.attribute`'s bit in a [`ContextNeeds`]; `None` for a name airlock does not
 /// provide.
 fn session_attribute_bit(attribute: &str) -> Option<u16> {
-    SESSION_ATTRIBUTES
+    bit_of(&SESSION_ATTRIBUTES, CONTEXT_ATTRIBUTES.len(), attribute)
+}
+
+/// The bit of `attribute` among `known`, whose bits start at `first`.
+fn bit_of(known: &[&str], first: usize, attribute: &str) -> Option<u16> {
+    known
         .iter()
-        .position(|known| *known == attribute)
-        .map(|index| 1 << (CONTEXT_ATTRIBUTES.len() + index))
+        .position(|name| *name == attribute)
+        .map(|index| 1 << (first + index))
 }
 
 /// `x` when `operand` is `{"left": {"Var": "context"}, "attr": "x"}`.

@@ -792,11 +792,23 @@ mod tests {
         ContextNeeds::of(&Policy::parse(None, text).unwrap())
     }
 
-    fn attributes(needs: ContextNeeds) -> Vec<&'static str> {
-        CONTEXT_ATTRIBUTES
-            .into_iter()
-            .filter(|attribute| needs.includes(attribute))
+    /// The names in `names` that `includes` says the needs include, in their order.
+    fn included(names: &[&'static str], includes: impl Fn(&str) -> bool) -> Vec<&'static str> {
+        names
+            .iter()
+            .copied()
+            .filter(|name| includes(name))
             .collect()
+    }
+
+    fn attributes(needs: ContextNeeds) -> Vec<&'static str> {
+        included(&CONTEXT_ATTRIBUTES, |attribute| needs.includes(attribute))
+    }
+
+    fn session_attributes(needs: ContextNeeds) -> Vec<&'static str> {
+        included(&SESSION_ATTRIBUTES, |attribute| {
+            needs.includes_session(attribute)
+        })
     }
 
     #[test]
@@ -827,13 +839,6 @@ mod tests {
             )),
             ["time"]
         );
-    }
-
-    fn session_attributes(needs: ContextNeeds) -> Vec<&'static str> {
-        SESSION_ATTRIBUTES
-            .into_iter()
-            .filter(|attribute| needs.includes_session(attribute))
-            .collect()
     }
 
     /// `call_count` changes on every call: a context that carries it only for the policies

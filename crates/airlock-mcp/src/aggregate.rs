@@ -9,7 +9,9 @@
 //! While a `tools/call` runs, what its upstream sends the client (elicitation, sampling and
 //! roots requests, progress and other notifications) is relayed on the call's event stream,
 //! with request ids rewritten per upstream so that two upstreams never collide; the client's
-//! answers are routed back by those ids. Outside a call they go to the session's standing
+//! answers are routed back by those ids. When several calls to one upstream run at once, a
+//! progress notification goes to the call whose progress token it carries, and the rest to
+//! the newest call still running. Outside a call they go to the session's standing
 //! stream (`GET /mcp`) when the client opened one; otherwise an upstream's request is refused
 //! and its notifications are dropped.
 
@@ -101,13 +103,25 @@ struct Link {
     waiting: Mutex<HashMap<String, oneshot::Sender<Value>>>,
     next_id: AtomicU64,
     child: Mutex<Option<Child>>,
-    /// Where the upstream's requests and notifications go while a streamed call runs.
-    outlet: Mutex<Option<mpsc::Sender<Value>>>,
+    /// The event streams of the streamed calls running on this upstream, oldest first: what
+    /// the upstream sends during them goes there.
+    call_outlets: Mutex<Vec<CallOutlet>>,
+    /// Numbers the streamed calls of this upstream.
+    next_call: AtomicU64,
     /// Where they go otherwise: the session's standing stream, when the client opened one.
     standing: Outlet,
     /// The upstream's requests relayed to the client: client-visible id key → the id the
     /// upstream gave (ids are rewritten so that two upstreams' requests never collide).
     relayed: Mutex<HashMap<String, Value>>,
+}
+
+/// The event stream of one streamed call on a link.
+struct CallOutlet {
+    /// The call's number on its link.
+    call: u64,
+    /// The progress token the client gave the call, as an id key.
+    progress_token: Option<String>,
+    sender: mpsc::Sender<Value>,
 }
 
 /// Why an upstream could not be used.
@@ -601,12 +615,15 @@ impl Session {
                 .and_then(|name| name.split_once('.'))
                 .and_then(|(upstream, _)| session.links.iter().find(|l| l.name == upstream))
                 .cloned();
-            if let Some(link) = &link {
-                link.open_outlet(outlet.clone());
-            }
+            let progress_token = message
+                .pointer("/params/_meta/progressToken")
+                .map(jsonrpc::id_key);
+            let call = link
+                .as_ref()
+                .map(|link| link.open_outlet(progress_token, outlet.clone()));
             let answer = session.call_named(&id, message, "tools/call").await;
-            if let Some(link) = &link {
-                link.close_outlet();
+            if let (Some(link), Some(call)) = (&link, call) {
+                link.close_outlet(call);
             }
             let _ = outlet.send(answer).await;
         });
@@ -684,7 +701,8 @@ impl Link {
             waiting: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             child: Mutex::new(child),
-            outlet: Mutex::new(None),
+            call_outlets: Mutex::new(Vec::new()),
+            next_call: AtomicU64::new(1),
             standing,
             relayed: Mutex::new(HashMap::new()),
         });
@@ -810,7 +828,7 @@ impl Link {
                     }
                 }
                 Kind::Request { id, method } => {
-                    let outlet = self.current_outlet();
+                    let outlet = self.outlet_for(&message);
                     let Some(outlet) = outlet else {
                         let refusal = jsonrpc::error_response(
                             id,
@@ -832,7 +850,7 @@ impl Link {
                     let _ = outlet.send(request).await;
                 }
                 Kind::Notification { .. } => {
-                    if let Some(outlet) = self.current_outlet() {
+                    if let Some(outlet) = self.outlet_for(&message) {
                         let _ = outlet.send(message).await;
                     }
                 }
@@ -854,26 +872,57 @@ impl Link {
         }
     }
 
-    fn open_outlet(&self, outlet: mpsc::Sender<Value>) {
-        *self
-            .outlet
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(outlet);
-    }
-
-    fn close_outlet(&self) {
-        *self
-            .outlet
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-    }
-
-    fn current_outlet(&self) -> Option<mpsc::Sender<Value>> {
-        let during_call = self
-            .outlet
+    fn lock_call_outlets(&self) -> std::sync::MutexGuard<'_, Vec<CallOutlet>> {
+        self.call_outlets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+    }
+
+    /// Opens `sender`, a streamed call's event stream, to what the upstream sends while the
+    /// call runs ([`Link::outlet_for`] chooses among the open ones), until
+    /// [`Link::close_outlet`] with the number returned. `progress_token`: the token the client
+    /// gave the call, as an id key.
+    fn open_outlet(&self, progress_token: Option<String>, sender: mpsc::Sender<Value>) -> u64 {
+        let call = self.next_call.fetch_add(1, Ordering::Relaxed);
+        self.lock_call_outlets().push(CallOutlet {
+            call,
+            progress_token,
+            sender,
+        });
+        call
+    }
+
+    fn close_outlet(&self, call: u64) {
+        self.lock_call_outlets()
+            .retain(|outlet| outlet.call != call);
+    }
+
+    /// Where `message` from the upstream goes: a progress notification to the call whose
+    /// progress token it carries; anything else to the newest streamed call still running
+    /// (the upstream does not say which call a request belongs to); outside calls, to the
+    /// session's standing stream when the client opened one.
+    fn outlet_for(&self, message: &Value) -> Option<mpsc::Sender<Value>> {
+        let progress_token = message
+            .pointer("/params/progressToken")
+            .filter(|_| {
+                message.get("method").and_then(Value::as_str) == Some("notifications/progress")
+            })
+            .map(jsonrpc::id_key);
+        let during_call = {
+            let outlets = self.lock_call_outlets();
+            let open = || {
+                outlets
+                    .iter()
+                    .rev()
+                    .filter(|outlet| !outlet.sender.is_closed())
+            };
+            let owner = progress_token.and_then(|token| {
+                open().find(|outlet| outlet.progress_token.as_deref() == Some(token.as_str()))
+            });
+            owner
+                .or_else(|| open().next())
+                .map(|outlet| outlet.sender.clone())
+        };
         during_call.or_else(|| {
             self.standing
                 .lock()

@@ -837,6 +837,98 @@ fn http_client(url: &str, headers: &[&str], steps: &Value) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("{err}: {stderr}"))
 }
 
+/// The messages of one streamed `POST /mcp` answer (`Accept` names both JSON and SSE), read to
+/// the end of the stream.
+fn post_streamed(address: SocketAddr, session: &str, body: &Value) -> Vec<Value> {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let body = body.to_string();
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\
+         content-type: application/json\r\naccept: application/json, text/event-stream\r\n\
+         mcp-session-id: {session}\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    raw.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .map(|data| serde_json::from_str(data.trim()).unwrap())
+        .collect()
+}
+
+/// Streamed calls running at once on one upstream each keep their own event stream, also for
+/// a client that opened no standing stream: a call's progress goes to the call whose progress
+/// token it carries, not to the newest call, and a call that ends leaves the others' streams
+/// open (its end used to close the upstream's only outlet, and the rest was dropped).
+#[test]
+fn concurrent_streamed_calls_on_one_upstream_each_keep_their_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("airlock.toml"), two_upstreams_config("")).unwrap();
+    let server = Server::start_with_env(
+        dir.path(),
+        &["--config", "airlock.toml"],
+        &[("AIRLOCK_TEST_UPSTREAM_TOKEN", "token-for-everything-only")],
+    );
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string();
+    let opened = server.request("POST", "/mcp", &[], Some(initialize.as_bytes()));
+    assert_eq!(opened.status, 200, "{:?}", opened.body);
+    let session = opened.header("mcp-session-id").unwrap().to_owned();
+    for body in [
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    ] {
+        let answer = server.request(
+            "POST",
+            "/mcp",
+            &[("mcp-session-id", &session)],
+            Some(body.to_string().as_bytes()),
+        );
+        assert!(answer.status == 200 || answer.status == 202, "{answer:?}");
+    }
+    let count = |id: u64, token: &str, n: u64, delay_ms: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "notes.slow_count", "arguments": {"n": n, "delay_ms": delay_ms},
+            "_meta": {"progressToken": token}}})
+    };
+    let address = server.address;
+    // `early` reports its one step while `late`, the newer call, runs; `late` reports its
+    // three after `early` has ended.
+    let (early, late) = std::thread::scope(|scope| {
+        let early = scope.spawn(|| post_streamed(address, &session, &count(3, "early", 1, 300)));
+        std::thread::sleep(Duration::from_millis(100));
+        let late = scope.spawn(|| post_streamed(address, &session, &count(4, "late", 3, 300)));
+        (early.join().unwrap(), late.join().unwrap())
+    });
+    for (messages, id, token, steps) in [(&early, 3, "early", 1), (&late, 4, "late", 3)] {
+        let progress: Vec<&Value> = messages
+            .iter()
+            .filter(|message| message["method"] == "notifications/progress")
+            .collect();
+        assert_eq!(progress.len(), steps, "{messages:?}");
+        assert!(
+            progress
+                .iter()
+                .all(|message| message["params"]["progressToken"] == token),
+            "{messages:?}"
+        );
+        let answer = messages.last().unwrap();
+        assert_eq!(answer["id"], id, "the answer comes last: {messages:?}");
+        assert_eq!(
+            answer["result"]["content"][0]["text"],
+            format!("counted to {steps}"),
+            "{messages:?}"
+        );
+    }
+}
+
 #[test]
 fn the_mcp_endpoint_aggregates_two_upstreams_under_their_names() {
     let dir = tempfile::tempdir().unwrap();

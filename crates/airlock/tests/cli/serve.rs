@@ -90,6 +90,30 @@ impl Server {
         http(self.address, method, path, headers, body)
     }
 
+    /// Opens an MCP session on `/mcp` with a plain `initialize`; returns its id.
+    fn open_mcp_session(&self) -> String {
+        let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"}}});
+        let opened = self.post("/mcp", &initialize);
+        assert_eq!(opened.status, 200, "{:?}", opened.body);
+        opened.header("mcp-session-id").unwrap().to_owned()
+    }
+
+    /// Posts `messages` to `/mcp` in `session`, one by one, each answered with JSON (200) or
+    /// accepted (202).
+    fn post_mcp(&self, session: &str, messages: &[Value]) {
+        for message in messages {
+            let answer = self.request(
+                "POST",
+                "/mcp",
+                &[("mcp-session-id", session)],
+                Some(message.to_string().as_bytes()),
+            );
+            assert!(answer.status == 200 || answer.status == 202, "{answer:?}");
+        }
+    }
+
     /// Waits until a log line contains `needle`.
     fn wait_for_log(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -810,6 +834,15 @@ labels = ["read_only"]
 }
 
 /// Runs `tests/mcp/client.py http URL` (the official Python SDK's Streamable HTTP client).
+/// `airlock serve` in `dir` with [`two_upstreams_config`], the credential it gives the
+/// `everything` upstream, and `env`.
+fn start_two_upstreams(dir: &Path, env: &[(&str, &str)]) -> Server {
+    std::fs::write(dir.join("airlock.toml"), two_upstreams_config("")).unwrap();
+    let mut env = env.to_vec();
+    env.push(("AIRLOCK_TEST_UPSTREAM_TOKEN", "token-for-everything-only"));
+    Server::start_with_env(dir, &["--config", "airlock.toml"], &env)
+}
+
 fn http_client(url: &str, headers: &[&str], steps: &Value) -> Value {
     use std::io::Write;
     let mut command = Command::new(crate::mcp::python());
@@ -868,31 +901,15 @@ fn post_streamed(address: SocketAddr, session: &str, body: &Value) -> Vec<Value>
 #[test]
 fn concurrent_streamed_calls_on_one_upstream_each_keep_their_progress() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("airlock.toml"), two_upstreams_config("")).unwrap();
-    let server = Server::start_with_env(
-        dir.path(),
-        &["--config", "airlock.toml"],
-        &[("AIRLOCK_TEST_UPSTREAM_TOKEN", "token-for-everything-only")],
+    let server = start_two_upstreams(dir.path(), &[]);
+    let session = server.open_mcp_session();
+    server.post_mcp(
+        &session,
+        &[
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        ],
     );
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"}}})
-    .to_string();
-    let opened = server.request("POST", "/mcp", &[], Some(initialize.as_bytes()));
-    assert_eq!(opened.status, 200, "{:?}", opened.body);
-    let session = opened.header("mcp-session-id").unwrap().to_owned();
-    for body in [
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
-    ] {
-        let answer = server.request(
-            "POST",
-            "/mcp",
-            &[("mcp-session-id", &session)],
-            Some(body.to_string().as_bytes()),
-        );
-        assert!(answer.status == 200 || answer.status == 202, "{answer:?}");
-    }
     let count = |id: u64, token: &str, n: u64, delay_ms: u64| {
         json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
             "name": "notes.slow_count", "arguments": {"n": n, "delay_ms": delay_ms},
@@ -932,14 +949,9 @@ fn concurrent_streamed_calls_on_one_upstream_each_keep_their_progress() {
 #[test]
 fn the_mcp_endpoint_aggregates_two_upstreams_under_their_names() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("airlock.toml"), two_upstreams_config("")).unwrap();
-    let server = Server::start_with_env(
+    let server = start_two_upstreams(
         dir.path(),
-        &["--config", "airlock.toml"],
-        &[
-            ("AIRLOCK_TEST_UPSTREAM_TOKEN", "token-for-everything-only"),
-            ("AIRLOCK_TEST_CANARY", "airlock-own-variable"),
-        ],
+        &[("AIRLOCK_TEST_CANARY", "airlock-own-variable")],
     );
     let url = format!("http://{}/mcp", server.address);
     let report = http_client(
@@ -1264,13 +1276,7 @@ fn upstream_messages_outside_a_call_reach_the_standing_stream() {
     )
     .unwrap();
     let server = Server::start(dir.path(), &["--config", "airlock.toml"]);
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"}}})
-    .to_string();
-    let opened = server.request("POST", "/mcp", &[], Some(initialize.as_bytes()));
-    assert_eq!(opened.status, 200, "{:?}", opened.body);
-    let session = opened.header("mcp-session-id").unwrap().to_owned();
+    let session = server.open_mcp_session();
 
     // Without Accept: text/event-stream the standing stream is refused with a reason.
     let plain = server.request("GET", "/mcp", &[("mcp-session-id", &session)], None);
@@ -1291,24 +1297,15 @@ fn upstream_messages_outside_a_call_reach_the_standing_stream() {
     let mut status_line = String::new();
     reader.read_line(&mut status_line).unwrap();
     assert!(status_line.contains("200"), "{status_line}");
-    for body in [
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
-        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-               "params": {"name": "everything.toggle-simulated-logging", "arguments": {}}}),
-    ] {
-        let answer = server.request(
-            "POST",
-            "/mcp",
-            &[("mcp-session-id", &session)],
-            Some(body.to_string().as_bytes()),
-        );
-        assert!(
-            answer.status == 200 || answer.status == 202,
-            "{:?}",
-            answer.body
-        );
-    }
+    server.post_mcp(
+        &session,
+        &[
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                   "params": {"name": "everything.toggle-simulated-logging", "arguments": {}}}),
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         assert!(

@@ -134,7 +134,10 @@ impl Server {
 struct Response {
     status: u16,
     headers: Vec<(String, String)>,
+    /// The body as JSON; `Null` when it is not JSON (see `text`).
     body: Value,
+    /// The body as text.
+    text: String,
 }
 
 impl Response {
@@ -195,6 +198,7 @@ fn http(
         status,
         headers,
         body: serde_json::from_str(body).unwrap_or(Value::Null),
+        text: body.to_owned(),
     }
 }
 
@@ -833,7 +837,6 @@ labels = ["read_only"]
     )
 }
 
-/// Runs `tests/mcp/client.py http URL` (the official Python SDK's Streamable HTTP client).
 /// `airlock serve` in `dir` with [`two_upstreams_config`], the credential it gives the
 /// `everything` upstream, and `env`.
 fn start_two_upstreams(dir: &Path, env: &[(&str, &str)]) -> Server {
@@ -843,6 +846,7 @@ fn start_two_upstreams(dir: &Path, env: &[(&str, &str)]) -> Server {
     Server::start_with_env(dir, &["--config", "airlock.toml"], &env)
 }
 
+/// Runs `tests/mcp/client.py http URL` (the official Python SDK's Streamable HTTP client).
 fn http_client(url: &str, headers: &[&str], steps: &Value) -> Value {
     use std::io::Write;
     let mut command = Command::new(crate::mcp::python());
@@ -873,22 +877,20 @@ fn http_client(url: &str, headers: &[&str], steps: &Value) -> Value {
 /// The messages of one streamed `POST /mcp` answer (`Accept` names both JSON and SSE), read to
 /// the end of the stream.
 fn post_streamed(address: SocketAddr, session: &str, body: &Value) -> Vec<Value> {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let body = body.to_string();
-    write!(
-        stream,
-        "POST /mcp HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\
-         content-type: application/json\r\naccept: application/json, text/event-stream\r\n\
-         mcp-session-id: {session}\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    raw.lines()
+    let answer = http(
+        address,
+        "POST",
+        "/mcp",
+        &[
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-session-id", session),
+        ],
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(answer.status, 200, "{answer:?}");
+    answer
+        .text
+        .lines()
         .filter_map(|line| line.strip_prefix("data:"))
         .map(|data| serde_json::from_str(data.trim()).unwrap())
         .collect()
